@@ -141,12 +141,15 @@ class SceneRecords:
     """Everything the task generators need from one scene (paper appendix 7.4).
 
     `images` are the kept keyframes in frame order; `objects` maps object id -> ObjectRecord.
-    `scene` gives access to the mesh (room size) and the full frame sequence (video tasks).
+    `scene` gives access to the mesh (room size) and the full frame sequence.
+    `video` holds the scene's one video clip (ImageRecords of the clip frames, in clip order),
+    filled by the pipeline for the video tasks; empty when no video task runs.
     """
 
     scene: Any  # spar_hf.scene.Scene (Any here to keep this module free of scene imports)
     images: list[ImageRecord]
     objects: dict[int, ObjectRecord]
+    video: list[ImageRecord] = field(default_factory=list)
 
     def image(self, frame_index: int) -> ImageRecord:
         for rec in self.images:

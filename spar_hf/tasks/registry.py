@@ -10,9 +10,21 @@ import importlib
 import pkgutil
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
+
+import numpy as np
 
 from spar_hf.errors import SparError
+
+
+class FrameLookup(Protocol):
+    """What `verify` may read back from a written layout, by layout image path."""
+
+    def pose(self, image: str) -> np.ndarray: ...  # 4x4 camera-to-world
+
+    def intrinsics(self, image: str) -> np.ndarray: ...  # 3x3
+
+    def size(self, image: str) -> tuple[int, int]: ...  # width, height
 
 
 @dataclass(frozen=True)
@@ -20,8 +32,10 @@ class TaskSpec:
     """A task folder of the release: its name, family module, view kind, formats and generator.
 
     `generate(records, rng, config)` returns QARecords for every format of the task for one scene;
-    `verify(record, context)` re-derives the answer from the record's `meta` and the stored
-    poses and returns a list of problems (empty when the answer checks out).
+    `verify(record, lookup: FrameLookup)` re-derives the answer from the record's `meta` and the
+    stored poses and returns a list of findings: strings starting "mismatch: ..." (the stored answer
+    disagrees with the re-derived one) or "ambiguous:<kind>: ..." (margin near 0.1 m, tiny box,
+    heavy occlusion, ...). Empty means the answer checks out and nothing is doubtful.
     """
 
     name: str
