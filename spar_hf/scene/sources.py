@@ -15,12 +15,14 @@ _READERS: dict[str, str] = {
     "scannet": "spar_hf.scene.scannet:read_scene",
     "scannetpp": "spar_hf.scene.scannetpp:read_scene",
     "structured3d": "spar_hf.scene.structured3d:read_scene",
+    "rxr": "spar_hf.scene.rxr:read_scene",
 }
 _LISTERS: dict[str, str] = {
     "synthetic": "spar_hf.scene.scannet:list_scenes",
     "scannet": "spar_hf.scene.scannet:list_scenes",
     "scannetpp": "spar_hf.scene.scannetpp:list_scenes",
     "structured3d": "spar_hf.scene.structured3d:list_scenes",
+    "rxr": "spar_hf.scene.rxr:list_scenes",
 }
 
 

@@ -1,0 +1,84 @@
+"""`spar-hf build`: SPAR-7M layout -> Hugging Face folder (Parquet per config/split + dataset card)."""
+
+from __future__ import annotations
+
+import argparse
+
+ALL_CONFIGS = "7m,7m-rgbd,bench,bench-tiny,bench-rgbd,spatialforge"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "build",
+        help="build the HF dataset (configs 7m, 7m-rgbd, bench, bench-tiny, bench-rgbd, spatialforge)",
+        description="Write HF_DIR/<config>/<split>-NNNNN-of-NNNNN.parquet and HF_DIR/README.md from a SPAR-7M layout; "
+        "records that cannot become rows go to HF_DIR/rejects/<config>.jsonl with the reason.",
+    )
+    parser.add_argument("--from", dest="spar_dir", required=True, help="SPAR_DIR (ours or the official download)")
+    parser.add_argument("--out", required=True, help="HF_DIR to write")
+    parser.add_argument("--configs", default=None,
+                        help=f"comma-separated configs (default: {ALL_CONFIGS}; spatialforge only if SPAR_DIR has it)")
+    parser.add_argument("--max-shard-size", default="500MB", help="maximum uncompressed bytes per Parquet shard")
+    parser.add_argument("--resume", action="store_true", help="skip configs already built from the same input")
+    parser.add_argument("--license", default="cc-by-nc-4.0", help="licence id written into the card")
+    parser.set_defaults(func=run)
+
+
+def resolve_configs(spec: str | None, spar_dir: str) -> list[str]:
+    """Requested configs in canonical order; spatialforge is implied only when the layout holds it."""
+    from builders.spar import CONFIG_NAMES, SPATIALFORGE_SOURCE
+    from spar_hf.errors import SparError
+    from spar_hf.layout.reader import SparLayout
+
+    sources = SparLayout(spar_dir).sources()
+    if spec is None:
+        names = [n for n in CONFIG_NAMES if n != "spatialforge" or SPATIALFORGE_SOURCE in sources]
+        if not any(s != SPATIALFORGE_SOURCE for s in sources):
+            names = [n for n in names if n == "spatialforge"]
+    else:
+        names = [n.strip() for n in spec.split(",") if n.strip()]
+        unknown = [n for n in names if n not in CONFIG_NAMES]
+        if unknown:
+            raise SparError(f"unknown config(s) {', '.join(unknown)}; choose from {', '.join(CONFIG_NAMES)}")
+    if not names:
+        raise SparError(f"{spar_dir}: no SPAR sources (qa_jsonl/ or images/) found")
+    if "spatialforge" in names and SPATIALFORGE_SOURCE not in sources:
+        raise SparError(f"{spar_dir}: config spatialforge needs {spar_dir}/{SPATIALFORGE_SOURCE}/ (run `spar-hf ingest`)")
+    if any(n != "spatialforge" for n in names) and not any(s != SPATIALFORGE_SOURCE for s in sources):
+        raise SparError(f"{spar_dir}: no SPAR source folder with qa_jsonl/ found")
+    return [n for n in CONFIG_NAMES if n in names]
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from builders.run import build
+    from spar_hf.report import Summary
+
+    names = resolve_configs(args.configs, args.spar_dir)
+    summary = Summary("build")
+    bar = tqdm(total=len(names), desc="configs", unit="config")
+    lines = []
+
+    def on_config(res) -> None:
+        counts = res.counts
+        summary.n_in += counts.get("in", 0)
+        summary.n_out += counts.get("out", 0)
+        summary.n_rejected += counts.get("rejected", 0)
+        summary.reasons.update(res.reasons)
+        if counts.get("not_drawn"):
+            summary.extra["not_drawn"] = summary.extra.get("not_drawn", 0) + counts["not_drawn"]
+        splits = " ".join(f"{s}={n}" for s, n in res.splits.items())
+        lines.append(f"  {res.name}: {splits} (in={counts.get('in', 0)} rejected={counts.get('rejected', 0)})"
+                     + (" [resumed]" if res.resumed else ""))
+        bar.update(1)
+
+    build(args.spar_dir, args.out, names, max_shard_size=args.max_shard_size, resume=args.resume,
+          license=args.license, on_config=on_config)
+    bar.close()
+    for line in lines:
+        print(line)
+    summary.extra["configs"] = ",".join(names)
+    summary.extra["out_dir"] = args.out
+    print(summary.line())
+    return 0

@@ -1,0 +1,64 @@
+"""`spar-hf export internvl|llava|qwen`: train records of a SPAR-7M layout as fine-tuning data."""
+
+from __future__ import annotations
+
+import argparse
+
+TARGETS = ("internvl", "llava", "qwen")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "export",
+        help="export the train split for InternVL (index + annotations), LLaVA or Qwen-VL fine-tuning",
+        description="Records whose images are missing or whose <image> tags do not match go to "
+        "DIR/rejects_<target>.jsonl with the reason.",
+    )
+    parser.add_argument("target", choices=TARGETS)
+    parser.add_argument("--from", dest="spar_dir", required=True, help="SPAR_DIR (ours or the official download)")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--mix", default=None,
+                        help="ratios per format and/or source, e.g. sentence=1,select=0.1,fill=0.1,judge=0.1 "
+                        "(repeat_time = source ratio x format ratio; missing = 1)")
+    parser.add_argument("--box-style", default="qwen3", choices=("qwen3", "qwen25"),
+                        help="qwen only: SpatialForge boxes in 0..1000 (qwen3) or resized-input pixels (qwen25)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from spar_hf.export.common import rel
+    from spar_hf.report import RejectLog, Summary
+
+    summary = Summary(f"export {args.target}")
+    out = Path(args.out)
+    root = Path(args.spar_dir)
+    with RejectLog(out / f"rejects_{args.target}.jsonl", summary) as log, tqdm(desc=f"export {args.target}", unit=" rec") as bar:
+        def reject(reason, file, line, record_id):
+            log.add(reason, file=rel(file, root) if file else None, line=line,
+                    record={"id": record_id} if record_id is not None else None)
+
+        if args.target == "internvl":
+            from spar_hf.export.internvl import export_internvl
+
+            stats = export_internvl(args.spar_dir, args.out, args.mix, reject, bar.update)
+            summary.extra["index"] = ",".join(stats["indexes"]) or "none"
+            summary.extra["after_mix"] = stats["mixed_total"]
+        elif args.target == "llava":
+            from spar_hf.export.llava import export_llava
+
+            stats = export_llava(args.spar_dir, args.out, args.mix, reject, bar.update)
+        else:
+            from spar_hf.export.qwen import export_qwen
+
+            stats = export_qwen(args.spar_dir, args.out, args.mix, reject, bar.update, box_style=args.box_style)
+        if "file" in stats:
+            summary.extra["file"] = stats["file"]
+            summary.extra["after_mix"] = stats["rows_after_mix"]
+    summary.n_out = stats["written"]
+    summary.n_in = summary.n_out + summary.n_rejected
+    print(summary.line())
+    return 0

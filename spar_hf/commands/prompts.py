@@ -1,0 +1,109 @@
+"""`spar-hf prompts`: the exact prompt and the image files of every SPAR-Bench question.
+
+Writes FILE (JSONL: id, task, prompt, images) and the images beside it in FILE's folder under
+`<stem>_images/`, named `<id>_<k>.<ext>` with the bytes copied unchanged from the dataset; the
+`images` paths are relative to FILE's folder. Answers are not written.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+BATCH = 64
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "prompts",
+        help="write the exact prompt and image files per SPAR-Bench question (JSONL)",
+        description="Write the prompt each model sees (lmms-eval's sparbench wording) and the images, per id.",
+    )
+    parser.add_argument("--dataset", required=True, help="HF dataset folder (or hub id) with the bench configs")
+    parser.add_argument("--config", default="bench", help="config name (default: bench)")
+    parser.add_argument("--out", required=True, help="JSONL to write; images go to <stem>_images/ beside it")
+    parser.add_argument("--variant", choices=("default", "gpt4v", "gemini_api"), default="default",
+                        help="lmms-eval prompt variant (changes the numeric-task suffix only)")
+    parser.add_argument("--pre-prompt", default="", help="text before the first newline (lmms-eval: empty)")
+    parser.set_defaults(func=run)
+
+
+def image_extension(data: bytes) -> str:
+    """File extension from the image's magic bytes (the dataset stores encoded files)."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if data.startswith(b"\xff\xd8"):
+        return "jpg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    if data[:2] == b"BM":
+        return "bmp"
+    if data[:4] in (b"II*\x00", b"MM\x00*"):
+        return "tif"
+    return "bin"
+
+
+def _image_bytes(image: dict | None) -> bytes | None:
+    if not image:
+        return None
+    if image.get("bytes"):
+        return image["bytes"]
+    path = image.get("path")
+    if path and Path(path).is_file():
+        return Path(path).read_bytes()
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    from tqdm import tqdm
+
+    from spar_hf.atomic import atomic_open, atomic_write_bytes
+    from spar_hf.eval.bench_data import load_bench
+    from spar_hf.eval.bench_tasks import BENCH_TASKS
+    from spar_hf.eval.prompts import build_prompt
+    from spar_hf.report import RejectLog, Summary
+
+    out = Path(args.out)
+    image_dir_name = f"{out.stem}_images"
+    image_dir = out.parent / image_dir_name
+    dataset = load_bench(args.dataset, args.config, ["id", "task", "question", "image"])
+    summary = Summary("prompts")
+    seen: set[int] = set()
+    rejects_path = out.with_name(out.stem + ".rejects.jsonl")
+    with atomic_open(out, "w") as handle, RejectLog(rejects_path, summary) as rejects:
+        bar = tqdm(total=len(dataset), desc="prompts", unit="q", disable=None)
+        for batch in dataset.with_format("arrow").iter(batch_size=BATCH):
+            for row in batch.to_pylist():
+                summary.n_in += 1
+                bar.update(1)
+                ident, task = int(row["id"]), row["task"]
+                if ident in seen:
+                    rejects.add(f"duplicate id: {ident}", record={"id": ident, "task": task})
+                    continue
+                if task not in BENCH_TASKS:
+                    rejects.add(f"unknown task: {task}", record={"id": ident, "task": task})
+                    continue
+                images = [_image_bytes(image) for image in row["image"] or []]
+                if any(data is None for data in images):
+                    rejects.add("image without bytes or readable path", record={"id": ident, "task": task})
+                    continue
+                seen.add(ident)
+                names = []
+                for k, data in enumerate(images):
+                    name = f"{image_dir_name}/{ident}_{k}.{image_extension(data)}"
+                    atomic_write_bytes(out.parent / name, data)
+                    names.append(name)
+                prompt = build_prompt(task, row["question"], variant=args.variant, pre_prompt=args.pre_prompt)
+                record = {"id": ident, "task": task, "prompt": prompt, "images": names}
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+                summary.n_out += 1
+        bar.close()
+    if rejects.count == 0:
+        rejects_path.unlink()
+    summary.extra["images_dir"] = str(image_dir)
+    print(summary.line())
+    return 0

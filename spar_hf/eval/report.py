@@ -1,0 +1,106 @@
+"""Rendering an evaluation as Markdown, JSON or CSV; every format names the protocol."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from spar_hf.eval.aggregate import SUMMARY_KEYS
+from spar_hf.eval.bench_tasks import BENCH_TASKS, LEVEL_OF, SHORT_NAMES
+from spar_hf.eval.evaluate import EvalResult
+
+FORMATS = ("md", "json", "csv")
+MAX_IDS_MD = 50
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
+
+
+def as_dict(result: EvalResult, meta: dict[str, Any]) -> dict[str, Any]:
+    """Plain data for JSON: scores on 0-100 (None = unscored), counts, missing/unknown ids."""
+    summary = result.summary
+    tasks = []
+    for task in BENCH_TASKS:
+        r = result.tasks[task]
+        tasks.append({"task": task, "short": SHORT_NAMES[task], "level": LEVEL_OF[task], "questions": r.questions,
+                      "predicted": r.predicted, "missing": r.missing, "null": r.null, "score": _round(summary[task])})
+    return {
+        "protocol": result.protocol,
+        **meta,
+        "questions": result.n_questions,
+        "summary": {k: _round(summary[k]) for k in SUMMARY_KEYS},
+        "tasks": tasks,
+        "missing_ids": result.missing_ids,
+        "unknown_ids": result.unknown_ids,
+        "rejected": result.rejected,
+    }
+
+
+def to_json(result: EvalResult, meta: dict[str, Any]) -> str:
+    return json.dumps(as_dict(result, meta), indent=2, ensure_ascii=False) + "\n"
+
+
+def _id_list(ids: list[int]) -> str:
+    shown = ", ".join(str(i) for i in ids[:MAX_IDS_MD])
+    return shown + (f", ... ({len(ids) - MAX_IDS_MD} more; all in --format json)" if len(ids) > MAX_IDS_MD else "")
+
+
+def to_markdown(result: EvalResult, meta: dict[str, Any]) -> str:
+    data = as_dict(result, meta)
+    lines = [f"# SPAR-Bench evaluation (protocol: {result.protocol})", ""]
+    lines += [f"- {key}: {value}" for key, value in meta.items()]
+    lines += [f"- questions: {data['questions']}", "", "| Avg | Low | Medium | High |", "|---:|---:|---:|---:|",
+              "| " + " | ".join(_pct(data["summary"][k]) for k in SUMMARY_KEYS) + " |", "",
+              "| task | short | level | questions | predicted | missing | null | score |",
+              "|---|---|---|---:|---:|---:|---:|---:|"]
+    for row in data["tasks"]:
+        lines.append(f"| {row['task']} | {row['short']} | {row['level']} | {row['questions']} | {row['predicted']} "
+                     f"| {row['missing']} | {row['null']} | {_pct(row['score'])} |")
+    lines.append("")
+    lines.append(f"Missing ids ({len(result.missing_ids)}, scored 0): {_id_list(result.missing_ids) or 'none'}")
+    lines.append(f"Unknown ids ({len(result.unknown_ids)}, ignored): {_id_list(result.unknown_ids) or 'none'}")
+    if result.rejected:
+        shown = ", ".join(f"{r['id']} ({r['reason']}: {r['task']})" for r in result.rejected[:MAX_IDS_MD])
+        lines.append(f"Rejected dataset rows ({len(result.rejected)}): {shown}")
+    lines.append("")
+    lines.append("Scores are 0-100; '-' = unscored (no questions, or every prediction null). "
+                 "Medium includes ViewChgI; Avg is the mean of the 20 tasks.")
+    return "\n".join(lines) + "\n"
+
+
+CSV_FIELDS = ("protocol", "key", "short", "level", "questions", "predicted", "missing", "null", "score", "ids")
+
+
+def to_csv(result: EvalResult, meta: dict[str, Any]) -> str:
+    data = as_dict(result, meta)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for key in SUMMARY_KEYS:
+        writer.writerow({"protocol": result.protocol, "key": key, "level": key if key != "Avg" else "",
+                         "questions": data["questions"], "score": _pct(data["summary"][key])})
+    for row in data["tasks"]:
+        writer.writerow({"protocol": result.protocol, "key": row["task"], "short": row["short"], "level": row["level"],
+                         "questions": row["questions"], "predicted": row["predicted"], "missing": row["missing"],
+                         "null": row["null"], "score": _pct(row["score"])})
+    writer.writerow({"protocol": result.protocol, "key": "missing_ids", "ids": " ".join(map(str, result.missing_ids))})
+    writer.writerow({"protocol": result.protocol, "key": "unknown_ids", "ids": " ".join(map(str, result.unknown_ids))})
+    return buffer.getvalue()
+
+
+def render(result: EvalResult, fmt: str, meta: dict[str, Any]) -> str:
+    """The report in `fmt` ("md", "json" or "csv")."""
+    if fmt == "md":
+        return to_markdown(result, meta)
+    if fmt == "json":
+        return to_json(result, meta)
+    if fmt == "csv":
+        return to_csv(result, meta)
+    raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")

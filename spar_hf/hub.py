@@ -1,0 +1,134 @@
+"""Push a built HF folder to the Hub: plan first (what --dry-run prints), then execute with huggingface_hub.
+
+Only the card and the Parquet shards of the configs listed in the card go up; `rejects/`, `.build/`
+and temp files stay local. A build up to LARGE_BYTES goes in one `upload_folder` commit. A bigger
+one uses `upload_large_folder` (resumable, many commits) when the installed huggingface_hub has it,
+and otherwise one `upload_folder` commit per config followed by the card, so an interrupted push
+resumes config by config.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from spar_hf.errors import SparError
+
+LARGE_BYTES = 20 * 1024**3
+IGNORE = ["rejects/**", ".build/**", ".tmp-*", "**/.tmp-*"]
+
+
+@dataclass
+class Commit:
+    message: str
+    allow_patterns: list[str]
+
+
+@dataclass
+class PushPlan:
+    repo_id: str
+    folder: Path
+    private: bool
+    method: str  # "upload_folder" | "upload_large_folder" | "upload_folder per config"
+    configs: list[str]
+    files: list[tuple[str, int]]  # path in repo, bytes
+    commits: list[Commit] = field(default_factory=list)
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(size for _, size in self.files)
+
+    def describe(self) -> list[str]:
+        """The planned operations, one per line (what --dry-run prints)."""
+        lines = [f"create_repo({self.repo_id!r}, repo_type='dataset', private={self.private}, exist_ok=True)"]
+        if self.method == "upload_large_folder":
+            lines.append(f"upload_large_folder(repo_id={self.repo_id!r}, folder_path={str(self.folder)!r}, "
+                         f"repo_type='dataset', ignore_patterns={IGNORE})")
+        else:
+            for commit in self.commits:
+                n = sum(1 for path, _ in self.files if _matches(path, commit.allow_patterns))
+                lines.append(f"upload_folder(repo_id={self.repo_id!r}, folder_path={str(self.folder)!r}, repo_type='dataset', "
+                             f"allow_patterns={commit.allow_patterns}, commit_message={commit.message!r})  # {n} files")
+        for path, size in self.files:
+            lines.append(f"  {path}  {size:,} bytes")
+        lines.append(f"total: {len(self.files)} files, {self.total_bytes:,} bytes, configs: {', '.join(self.configs)}")
+        return lines
+
+
+def _matches(path: str, patterns: list[str]) -> bool:
+    from fnmatch import fnmatch
+
+    return any(fnmatch(path, pattern) for pattern in patterns)
+
+
+def card_configs(folder: Path) -> list[str]:
+    """Config names listed in the folder's README.md YAML (what load_dataset will offer)."""
+    from huggingface_hub import DatasetCard
+
+    readme = folder / "README.md"
+    if not readme.is_file():
+        raise SparError(f"{readme}: missing; build the folder with `spar-hf build` first")
+    data = DatasetCard.load(readme).data.to_dict()
+    configs = [c.get("config_name") for c in data.get("configs") or []]
+    if not configs:
+        raise SparError(f"{readme}: its YAML lists no configs")
+    return configs
+
+
+def plan_push(folder: str | Path, repo_id: str, private: bool = False, large_bytes: int = LARGE_BYTES,
+              api: Any = None) -> PushPlan:
+    """Validate the folder and the repo id, list what goes up and how."""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SparError(f"{folder}: not a directory")
+    if repo_id.count("/") != 1:
+        raise SparError(f"--repo-id {repo_id!r}: expected OWNER/NAME")
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as exc:
+        raise SparError(f"--repo-id {repo_id!r}: {exc}") from None
+    configs = card_configs(folder)
+    files: list[tuple[str, int]] = [("README.md", (folder / "README.md").stat().st_size)]
+    for name in configs:
+        shards = sorted((folder / name).glob("*.parquet"))
+        if not shards:
+            raise SparError(f"{folder / name}: the card lists config {name!r} but it has no Parquet shards")
+        files += [(f"{name}/{p.name}", p.stat().st_size) for p in shards]
+    plan = PushPlan(repo_id, folder, private, "upload_folder", configs, files)
+    has_large = hasattr(api if api is not None else _hf_api_class(), "upload_large_folder")
+    if plan.total_bytes <= large_bytes:
+        plan.commits = [Commit(f"spar-hf build: {', '.join(configs)}", ["README.md", *[f"{c}/*.parquet" for c in configs]])]
+    elif has_large:
+        plan.method = "upload_large_folder"
+    else:
+        plan.method = "upload_folder per config"
+        plan.commits = [Commit(f"spar-hf build: config {c}", [f"{c}/*.parquet"]) for c in configs]
+        plan.commits.append(Commit("spar-hf build: dataset card", ["README.md"]))
+    return plan
+
+
+def _hf_api_class():
+    from huggingface_hub import HfApi
+
+    return HfApi
+
+
+def execute(plan: PushPlan, api: Any = None, token: str | None = None) -> list[str]:
+    """Run the plan; returns the commit URLs (or the repo URL for upload_large_folder)."""
+    if api is None:
+        from huggingface_hub import HfApi
+
+        api = HfApi(token=token)
+    url = api.create_repo(plan.repo_id, repo_type="dataset", private=plan.private, exist_ok=True)
+    if plan.method == "upload_large_folder":
+        api.upload_large_folder(repo_id=plan.repo_id, folder_path=str(plan.folder), repo_type="dataset", ignore_patterns=IGNORE)
+        return [str(url)]
+    done = []
+    for commit in plan.commits:
+        info = api.upload_folder(repo_id=plan.repo_id, folder_path=str(plan.folder), repo_type="dataset",
+                                 allow_patterns=commit.allow_patterns, ignore_patterns=IGNORE, commit_message=commit.message)
+        done.append(str(getattr(info, "commit_url", info)))
+    return done

@@ -1,0 +1,298 @@
+"""Read a SPAR-7M layout: ours (from `spar-hf generate`) or the official download.
+
+The reader walks `<root>/<source>/qa_jsonl/<split>/<task>/<format>/<format>_<N>.jsonl`, parses
+every line into a QARecord and reports bad lines (truncated JSON, non-UTF-8, missing fields) and
+wrongly named files with file, line and reason instead of raising. Images are optional (newer
+official cards ship QA only): `missing_images` says which of a record's files are absent.
+`FrameStore` is the RGBD frames reader (depth path, pose, intrinsics, size per layout image path)
+and implements `spar_hf.tasks.registry.FrameLookup`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+
+from spar_hf.errors import SparError
+from spar_hf.layout.paths import (
+    IMAGES_DIR,
+    QA_DIR,
+    QA_FILE_RE,
+    FramePaths,
+    as_intrinsics,
+    as_pose,
+    frame_paths,
+    parse_matrix,
+)
+from spar_hf.records import QARecord
+
+
+@dataclass(frozen=True)
+class QAFile:
+    """One `<format>_<N>.jsonl` file and where it sits in the layout."""
+
+    source: str
+    split: str
+    task: str
+    format: str
+    path: Path
+    declared_lines: int | None  # N from the file name, None if the name does not follow the pattern
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One parsed QA line with its position (line is 1-based)."""
+
+    source: str
+    split: str
+    task: str
+    format: str
+    file: Path
+    line: int
+    record: QARecord
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A line or file the reader could not use, with the reason."""
+
+    file: str
+    line: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        return f"{where}: {self.reason}"
+
+
+def _subdirs(path: Path) -> list[str]:
+    if not path.is_dir():
+        return []
+    return sorted(p.name for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+class SparLayout:
+    """A SPAR-7M tree. `root` is the folder holding `<source>/` folders, or one source folder itself."""
+
+    def __init__(self, root: str | os.PathLike):
+        root = Path(root)
+        if not root.is_dir():
+            raise SparError(f"{root}: not a directory")
+        if (root / QA_DIR).is_dir() or (root / IMAGES_DIR).is_dir():
+            self.root = root.parent
+            self._sources = [root.name]
+        else:
+            self.root = root
+            self._sources = [s for s in _subdirs(root) if (root / s / QA_DIR).is_dir() or (root / s / IMAGES_DIR).is_dir()]
+        self._stores: dict[str, FrameStore] = {}
+
+    # --- structure -------------------------------------------------------------------------
+    def sources(self) -> list[str]:
+        return list(self._sources)
+
+    def source_dir(self, source: str) -> Path:
+        return self.root / source
+
+    def images_root(self, source: str) -> Path:
+        return self.root / source / IMAGES_DIR
+
+    def splits(self, source: str) -> list[str]:
+        return _subdirs(self.root / source / QA_DIR)
+
+    def tasks(self, source: str, split: str) -> list[str]:
+        return _subdirs(self.root / source / QA_DIR / split)
+
+    def files(self, source: str | None = None, split: str | None = None, task: str | None = None,
+              format: str | None = None, problems: Callable[[Problem], None] | None = None) -> list[QAFile]:
+        """QA files in sorted (source, split, task, format, name) order, filtered by the given keys.
+
+        Files whose name is not `<format>_<N>.jsonl` for their format folder are reported and skipped.
+        """
+        out: list[QAFile] = []
+        for src in self._sources:
+            if source is not None and src != source:
+                continue
+            for spl in self.splits(src):
+                if split is not None and spl != split:
+                    continue
+                for tsk in self.tasks(src, spl):
+                    if task is not None and tsk != task:
+                        continue
+                    for fmt in _subdirs(self.root / src / QA_DIR / spl / tsk):
+                        if format is not None and fmt != format:
+                            continue
+                        folder = self.root / src / QA_DIR / spl / tsk / fmt
+                        for path in sorted(folder.iterdir()):
+                            if path.name.startswith(".") or not path.is_file():
+                                continue
+                            match = QA_FILE_RE.match(path.name)
+                            if not match or match["format"] != fmt:
+                                if problems is not None:
+                                    problems(Problem(str(path), None, f"file name is not {fmt}_<N>.jsonl; skipped"))
+                                continue
+                            out.append(QAFile(src, spl, tsk, fmt, path, int(match["n"])))
+        return out
+
+    # --- records ---------------------------------------------------------------------------
+    def iter_records(self, source: str | None = None, split: str | None = None, task: str | None = None,
+                     format: str | None = None, problems: Callable[[Problem], None] | None = None) -> Iterator[Entry]:
+        """Every parseable QA line in file order; bad lines go to `problems` (default: dropped silently)."""
+        report = problems or (lambda _p: None)
+        for qa_file in self.files(source, split, task, format, problems=report):
+            yield from read_qa_file(qa_file, report)
+
+    def count(self, **filters) -> int:
+        return sum(1 for _ in self.iter_records(**filters))
+
+    # --- frames ----------------------------------------------------------------------------
+    def frames(self, source: str) -> "FrameStore":
+        """The RGBD frames reader of one source (cached)."""
+        if source not in self._stores:
+            self._stores[source] = FrameStore(self.images_root(source))
+        return self._stores[source]
+
+    def missing_images(self, record: QARecord) -> list[str]:
+        """Layout paths of the record's colour (and depth) files that are not on disk."""
+        base = self.images_root(record.source)
+        return [p for p in [*record.images, *record.depths] if not (base / p).is_file()]
+
+
+def read_qa_file(qa_file: QAFile, report: Callable[[Problem], None]) -> Iterator[Entry]:
+    """Parse one QA file line by line; a bad line is reported, never raised."""
+    n_lines = 0
+    with open(qa_file.path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            n_lines = number
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                report(Problem(str(qa_file.path), number, f"not UTF-8 ({exc.reason} at byte {exc.start})"))
+                continue
+            if not text.strip():
+                report(Problem(str(qa_file.path), number, "empty line"))
+                continue
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError as exc:
+                report(Problem(str(qa_file.path), number, f"invalid JSON ({exc.msg} at column {exc.colno})"))
+                continue
+            if not isinstance(obj, dict):
+                report(Problem(str(qa_file.path), number, f"not a JSON object but {type(obj).__name__}"))
+                continue
+            try:
+                record = QARecord.from_json(obj, format=qa_file.format, source=qa_file.source)
+            except KeyError as exc:
+                report(Problem(str(qa_file.path), number, f"missing field {exc}"))
+                continue
+            except StopIteration:
+                report(Problem(str(qa_file.path), number, "conversations lack a human or gpt turn"))
+                continue
+            except (TypeError, ValueError, AttributeError) as exc:
+                report(Problem(str(qa_file.path), number, f"malformed record ({exc})"))
+                continue
+            if record.task != qa_file.task:
+                report(Problem(str(qa_file.path), number, f"type {record.task!r} differs from its task folder {qa_file.task!r}"))
+                continue
+            yield Entry(qa_file.source, qa_file.split, qa_file.task, qa_file.format, qa_file.path, number, record)
+    if qa_file.declared_lines is not None and qa_file.declared_lines != n_lines:
+        report(Problem(str(qa_file.path), None, f"name says {qa_file.declared_lines} lines, file has {n_lines}"))
+
+
+class FrameStore:
+    """RGBD lookup by layout image path under one `images/` root (the SPAR-7M-RGBD frames reader).
+
+    Keyframes use image_depth/, pose/, intrinsic/; video frames use video_depth/, video_pose/ and
+    the intrinsics of their source frame. Intrinsic files may be 3x3 or 4x4; a scene holding a
+    single shared intrinsic file (e.g. `intrinsic/intrinsic_color.txt`) is accepted too.
+    """
+
+    def __init__(self, images_root: str | os.PathLike):
+        self.root = Path(images_root)
+        self._pose = lru_cache(maxsize=65536)(self._read_pose)
+        self._intrinsics = lru_cache(maxsize=65536)(self._read_intrinsics)
+        self._size = lru_cache(maxsize=65536)(self._read_size)
+
+    def paths(self, image: str) -> FramePaths:
+        return frame_paths(image)
+
+    def color_path(self, image: str) -> Path:
+        return self.root / image
+
+    def depth_path(self, image: str) -> Path:
+        return self.root / frame_paths(image).depth
+
+    def has_rgbd(self, image: str) -> bool:
+        """Whether colour, depth and pose of this frame are all on disk."""
+        fp = frame_paths(image)
+        return all((self.root / p).is_file() for p in (fp.color, fp.depth, fp.pose))
+
+    def pose(self, image: str) -> np.ndarray:
+        """4x4 camera-to-world; SparError naming the file if missing or malformed."""
+        return self._pose(image).copy()
+
+    def intrinsics(self, image: str) -> np.ndarray:
+        """3x3 pinhole matrix of the frame's colour camera."""
+        return self._intrinsics(image).copy()
+
+    def size(self, image: str) -> tuple[int, int]:
+        """(width, height) of the colour image, read from its header."""
+        return self._size(image)
+
+    def depth(self, image: str) -> np.ndarray:
+        """The raw 16-bit depth map (uint16; our writer stores millimetres)."""
+        from PIL import Image
+
+        path = self.depth_path(image)
+        if not path.is_file():
+            raise SparError(f"{path}: depth image missing")
+        with Image.open(path) as img:
+            return np.array(img).astype(np.uint16)
+
+    def _read_pose(self, image: str) -> np.ndarray:
+        fp = frame_paths(image)
+        candidates = [fp.pose]
+        if fp.is_video:
+            candidates.append(f"{fp.scene}/video_pose/{fp.frame_index}.txt")
+        path = self._first_existing(candidates, "pose")
+        try:
+            return as_pose(parse_matrix(path.read_text(encoding="utf-8"), str(path)), str(path))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise SparError(f"{path}: bad pose file ({exc})") from None
+
+    def _read_intrinsics(self, image: str) -> np.ndarray:
+        fp = frame_paths(image)
+        folder = self.root / fp.scene / "intrinsic"
+        candidates = [fp.intrinsic, f"{fp.scene}/intrinsic/intrinsic_color.txt"]
+        existing = [c for c in candidates if (self.root / c).is_file()]
+        if not existing and folder.is_dir():
+            shared = sorted(p.name for p in folder.iterdir() if p.suffix == ".txt" and not p.name.startswith("."))
+            if len(shared) == 1:
+                existing = [f"{fp.scene}/intrinsic/{shared[0]}"]
+        path = self._first_existing(existing or candidates, "intrinsics")
+        try:
+            return as_intrinsics(parse_matrix(path.read_text(encoding="utf-8"), str(path)))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise SparError(f"{path}: bad intrinsics file ({exc})") from None
+
+    def _read_size(self, image: str) -> tuple[int, int]:
+        from PIL import Image
+
+        path = self.root / image
+        if not path.is_file():
+            raise SparError(f"{path}: image missing")
+        with Image.open(path) as img:
+            return int(img.width), int(img.height)
+
+    def _first_existing(self, candidates: Iterable[str], what: str) -> Path:
+        candidates = list(candidates)
+        for cand in candidates:
+            path = self.root / cand
+            if path.is_file():
+                return path
+        raise SparError(f"{self.root / candidates[0]}: {what} file missing")

@@ -1,0 +1,421 @@
+"""Procedural indoor scenes written in the ScanNet export layout (formats.md section 7).
+
+A scene is a box-shaped room (floor, four walls, ceiling) furnished with labelled boxes placed
+without interpenetration, some standing on others (a lamp on a desk, a pillow on a bed), and a
+camera carried by a person walking a loop through the room while looking around. The mesh is
+subdivided so every object has a few hundred vertices (vertex-visibility needs them); colour and
+depth are rendered by one embree ray cast per frame. The output is read back by
+`spar_hf.scene.scannet.read_scene` with no special case: the layout is the whole interface.
+
+Everything flows from `spar_hf.rng.scene_rng(seed, scene_id)`, so a scene's bytes depend only on
+the seed, its id and the frame count.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from PIL import Image
+from shapely.geometry import LineString, Polygon
+
+from spar_hf.atomic import atomic_write_bytes, atomic_write_text
+from spar_hf.geometry import look_at
+from spar_hf.rng import scene_rng
+from spar_hf.scene.render import RayCaster
+
+WIDTH, HEIGHT = 640, 480
+FOCAL = 577.5906  # ScanNet's depth-camera focal length, pixels
+EYE_HEIGHT = 1.5
+OBJECT_SPACING = 0.1  # target mesh edge length on objects (m)
+ROOM_SPACING = 0.25  # target mesh edge length on floor, walls, ceiling (m)
+MIN_DIVISIONS = 4  # per box edge: at least 6 * 5 * 5 = 150 vertices per object
+CORRIDOR = 0.45  # objects keep this clearance (m) from the camera path
+GAP = 0.03  # clearance between floor objects and from walls (m)
+ROOM_LABELS = ("floor", "wall", "ceiling")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How a label is sized and where it may stand."""
+
+    size_lo: tuple[float, float, float]  # length (local x), depth (local y), height
+    size_hi: tuple[float, float, float]
+    colour: tuple[int, int, int]
+    floor: bool = True  # may stand on the floor
+    wall: bool = False  # stands with its back to a wall
+    on: tuple[str, ...] = ()  # labels it may stand on
+    support: bool = False  # others may stand on it
+
+
+VOCABULARY: dict[str, Kind] = {
+    "bed": Kind((1.9, 1.4, 0.45), (2.1, 1.8, 0.6), (70, 110, 170), support=True, wall=True),
+    "table": Kind((1.0, 0.7, 0.72), (1.6, 0.9, 0.78), (150, 95, 50), support=True),
+    "desk": Kind((1.1, 0.6, 0.72), (1.5, 0.75, 0.76), (120, 80, 45), support=True, wall=True),
+    "chair": Kind((0.45, 0.45, 0.8), (0.55, 0.55, 1.0), (200, 60, 50)),
+    "sofa": Kind((1.6, 0.8, 0.75), (2.2, 0.95, 0.9), (90, 140, 90), support=True, wall=True),
+    "cabinet": Kind((0.6, 0.4, 0.8), (1.2, 0.6, 1.1), (160, 130, 100), support=True, wall=True),
+    "nightstand": Kind((0.4, 0.35, 0.5), (0.55, 0.45, 0.65), (130, 100, 80), support=True, wall=True),
+    "bookshelf": Kind((0.8, 0.3, 1.6), (1.2, 0.4, 2.0), (110, 70, 40), wall=True),
+    "refrigerator": Kind((0.6, 0.6, 1.6), (0.8, 0.75, 1.85), (215, 215, 220), wall=True),
+    "toilet": Kind((0.38, 0.6, 0.7), (0.45, 0.75, 0.8), (240, 240, 245), wall=True),
+    "sink": Kind((0.5, 0.4, 0.8), (0.7, 0.55, 0.9), (190, 200, 210), wall=True),
+    "trash can": Kind((0.25, 0.25, 0.3), (0.35, 0.35, 0.5), (60, 60, 65)),
+    "box": Kind((0.25, 0.2, 0.15), (0.5, 0.4, 0.35), (190, 150, 90), on=("table", "cabinet", "desk")),
+    "backpack": Kind((0.28, 0.18, 0.4), (0.35, 0.25, 0.5), (40, 60, 120), on=("bed",)),
+    "plant": Kind((0.25, 0.25, 0.4), (0.4, 0.4, 0.9), (40, 150, 60), on=("table", "cabinet")),
+    "lamp": Kind((0.2, 0.2, 0.35), (0.35, 0.35, 0.6), (240, 210, 90), floor=False, on=("table", "desk", "nightstand", "cabinet")),
+    "monitor": Kind((0.45, 0.15, 0.35), (0.65, 0.22, 0.5), (30, 30, 35), floor=False, on=("desk", "table")),
+    "tv": Kind((0.9, 0.15, 0.55), (1.3, 0.25, 0.8), (20, 20, 25), floor=False, on=("cabinet",)),
+    "pillow": Kind((0.4, 0.3, 0.1), (0.6, 0.45, 0.18), (230, 200, 210), floor=False, on=("bed", "sofa")),
+}
+BIG_LABELS = ("bed", "table", "desk", "sofa", "cabinet", "nightstand", "bookshelf", "refrigerator", "toilet", "sink")
+SMALL_LABELS = ("trash can", "box", "backpack", "plant", "lamp", "monitor", "tv", "pillow")
+
+
+@dataclass
+class PlacedObject:
+    """One furniture box as the generator placed it (world frame, z up)."""
+
+    id: int
+    label: str
+    center: np.ndarray
+    extents: np.ndarray  # along the box's local x, y, z
+    yaw: float  # radians, rotation about +z
+    colour: tuple[int, int, int]
+    support: int | None = None  # id of the object it stands on
+
+    def footprint(self) -> Polygon:
+        return Polygon(_rect_corners(self.center[:2], self.extents[:2], self.yaw))
+
+
+@dataclass
+class SynthScene:
+    """A generated scene before it is written: room size, objects, camera path."""
+
+    id: str
+    size: np.ndarray  # room length x, width y, height z (m); the room spans [0, size]
+    objects: list[PlacedObject]
+    poses: list[np.ndarray]  # camera-to-world 4x4, OpenCV
+    intrinsics: np.ndarray = field(default_factory=lambda: np.array([[FOCAL, 0.0, (WIDTH - 1) / 2], [0.0, FOCAL, (HEIGHT - 1) / 2], [0.0, 0.0, 1.0]]))
+    width: int = WIDTH
+    height: int = HEIGHT
+    scene_type: str = "Living room / Lounge"
+
+
+def _rect_corners(center: np.ndarray, size: np.ndarray, yaw: float) -> np.ndarray:
+    c, s = math.cos(yaw), math.sin(yaw)
+    half = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], dtype=float) * (np.asarray(size) / 2.0)
+    return np.asarray(center)[:2] + half @ np.array([[c, s], [-s, c]])
+
+
+def _yaw_rotation(yaw: float) -> np.ndarray:
+    c, s = math.cos(yaw), math.sin(yaw)
+    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+
+
+def camera_path(rng: np.random.Generator, size: np.ndarray, n_frames: int) -> list[np.ndarray]:
+    """A loop walked at eye height around the room centre, looking across the room with a gentle
+    side-to-side sway and a slow nod (pitch 12-32 degrees down)."""
+    centre = size[:2] / 2.0 + rng.uniform(-0.15, 0.15, 2)
+    semi = np.maximum(0.3, size[:2] / 2.0 - 1.1)
+    start = rng.uniform(0, 2 * math.pi)
+    direction = rng.choice([-1.0, 1.0])
+    span = 2 * math.pi * rng.uniform(0.85, 1.0)
+    sway_cycles, nod_cycles = rng.uniform(1.5, 3.0), rng.uniform(1.0, 2.0)
+    sway_amp = math.radians(rng.uniform(20, 35))
+    phase = rng.uniform(0, 2 * math.pi, 2)
+    steps = np.linspace(0.0, 1.0, n_frames)
+    poses = []
+    for s in steps:
+        theta = start + direction * span * s
+        eye = np.array([centre[0] + semi[0] * math.cos(theta), centre[1] + semi[1] * math.sin(theta), EYE_HEIGHT + 0.02 * math.sin(40 * s)])
+        to_centre = size[:2] / 2.0 - eye[:2]
+        yaw = math.atan2(to_centre[1], to_centre[0]) + sway_amp * math.sin(2 * math.pi * sway_cycles * s + phase[0])
+        pitch = math.radians(22 + 10 * math.sin(2 * math.pi * nod_cycles * s + phase[1]))
+        forward = np.array([math.cos(yaw) * math.cos(pitch), math.sin(yaw) * math.cos(pitch), -math.sin(pitch)])
+        poses.append(look_at(eye, eye + forward))
+    return poses
+
+
+class _Placer:
+    """Rejection sampling of boxes in the room: footprints disjoint, clear of the walk, inside walls."""
+
+    def __init__(self, rng: np.random.Generator, size: np.ndarray, corridor: Polygon):
+        self.rng = rng
+        self.size = size
+        self.inner = Polygon([(0, 0), (size[0], 0), (size[0], size[1]), (0, size[1])]).buffer(-GAP, join_style=2)
+        self.corridor = corridor
+        self.objects: list[PlacedObject] = []
+
+    def _sample_extents(self, label: str) -> np.ndarray:
+        kind = VOCABULARY[label]
+        return np.round(self.rng.uniform(kind.size_lo, kind.size_hi), 3)
+
+    def _colour(self, label: str) -> tuple[int, int, int]:
+        base = np.array(VOCABULARY[label].colour)
+        return tuple(int(v) for v in np.clip(base + self.rng.integers(-30, 31, 3), 0, 255))
+
+    def _floor_free(self, poly: Polygon) -> bool:
+        if not self.inner.contains(poly) or poly.intersects(self.corridor):
+            return False
+        grown = poly.buffer(GAP, join_style=2)
+        return not any(o.support is None and grown.intersects(o.footprint()) for o in self.objects)
+
+    def place_floor(self, label: str, tries: int = 60) -> PlacedObject | None:
+        kind = VOCABULARY[label]
+        for _ in range(tries):
+            ext = self._sample_extents(label)
+            if kind.wall:
+                wall = int(self.rng.integers(4))
+                yaw = wall * math.pi / 2
+                along, across = (self.size[0], self.size[1]) if wall % 2 == 0 else (self.size[1], self.size[0])
+                room_half = along / 2 - ext[0] / 2 - GAP
+                if room_half <= 0:
+                    continue
+                local = np.array([self.rng.uniform(-room_half, room_half), -across / 2 + 2 * GAP + ext[1] / 2])
+                xy = self.size[:2] / 2 + _yaw_rotation(yaw)[:2, :2] @ local
+            else:
+                yaw = float(self.rng.integers(4)) * math.pi / 2 if self.rng.random() < 0.5 else float(self.rng.uniform(-math.pi, math.pi))
+                xy = self.rng.uniform([0, 0], self.size[:2])
+            centre = np.array([xy[0], xy[1], ext[2] / 2])
+            obj = PlacedObject(len(self.objects), label, centre, ext, yaw, self._colour(label))
+            if self._floor_free(obj.footprint()):
+                self.objects.append(obj)
+                return obj
+        return None
+
+    def place_on(self, label: str, tries: int = 30) -> PlacedObject | None:
+        hosts = [o for o in self.objects if o.label in VOCABULARY[label].on]
+        if not hosts:
+            return None
+        for _ in range(tries):
+            host = hosts[int(self.rng.integers(len(hosts)))]
+            ext = self._sample_extents(label)
+            top = host.center[2] + host.extents[2] / 2
+            if top + ext[2] > self.size[2] - 0.1:
+                continue
+            yaw = host.yaw + float(self.rng.uniform(-0.3, 0.3))
+            slack = np.maximum(host.extents[:2] / 2 - ext[:2] / 2, 0.0)
+            local = self.rng.uniform(-slack, slack)
+            xy = host.center[:2] + _yaw_rotation(host.yaw)[:2, :2] @ local
+            obj = PlacedObject(len(self.objects), label, np.array([xy[0], xy[1], top + ext[2] / 2]), ext, yaw, self._colour(label), host.id)
+            poly = obj.footprint()
+            if not host.footprint().buffer(-0.01, join_style=2).contains(poly):
+                continue
+            if any(o.support == host.id and poly.intersects(o.footprint()) for o in self.objects):
+                continue
+            self.objects.append(obj)
+            return obj
+        return None
+
+
+def generate_scene(scene_id: str, seed: int, n_frames: int) -> SynthScene:
+    """Lay out one room: size, furniture (8-25 boxes, chairs always >= 2), and the camera walk."""
+    rng = scene_rng(seed, scene_id, "synth")
+    size = np.round(np.array([rng.uniform(3.0, 7.0), rng.uniform(3.0, 8.0), rng.uniform(2.4, 3.0)]), 3)
+    poses = camera_path(rng, size, n_frames)
+    walk = LineString([tuple(p[:2, 3]) for p in poses]).buffer(CORRIDOR)
+    placer = _Placer(rng, size, walk)
+    area = float(size[0] * size[1])
+    target = int(min(rng.integers(8, 26), 8 + area * 0.8))
+    n_big = int(rng.integers(2, 6))
+    for label in rng.choice(BIG_LABELS, size=n_big, replace=True):
+        placer.place_floor(str(label))
+    for _ in range(int(rng.integers(2, 5))):
+        placer.place_floor("chair")
+    attempts = 0
+    while len(placer.objects) < target and attempts < 200:
+        attempts += 1
+        label = str(rng.choice(SMALL_LABELS + ("chair",)))
+        kind = VOCABULARY[label]
+        if kind.on and (not kind.floor or rng.random() < 0.7) and placer.place_on(label):
+            continue
+        if kind.floor:
+            placer.place_floor(label)
+    while len(placer.objects) < 8 and attempts < 400:
+        attempts += 1
+        placer.place_floor(str(rng.choice(["box", "trash can"])))
+    kinds = {o.label for o in placer.objects}
+    scene_type = "Bedroom / Hotel" if "bed" in kinds else "Bathroom" if "toilet" in kinds else "Living room / Lounge"
+    return SynthScene(scene_id, size, placer.objects, poses, scene_type=scene_type)
+
+
+def _grid_quad(origin: np.ndarray, edge_u: np.ndarray, edge_v: np.ndarray, spacing: float, min_div: int) -> tuple[np.ndarray, np.ndarray]:
+    """A quad subdivided into a grid; triangles wound so their normal is edge_u x edge_v."""
+    nu = max(min_div, math.ceil(np.linalg.norm(edge_u) / spacing))
+    nv = max(min_div, math.ceil(np.linalg.norm(edge_v) / spacing))
+    a, b = np.meshgrid(np.linspace(0, 1, nu + 1), np.linspace(0, 1, nv + 1), indexing="ij")
+    verts = origin + a.reshape(-1, 1) * edge_u + b.reshape(-1, 1) * edge_v
+    ia, ib = np.meshgrid(np.arange(nu), np.arange(nv), indexing="ij")
+    p00 = (ia * (nv + 1) + ib).ravel()
+    p10, p01 = p00 + (nv + 1), p00 + 1
+    p11 = p10 + 1
+    faces = np.concatenate([np.stack([p00, p10, p11], 1), np.stack([p00, p11, p01], 1)])
+    return verts, faces
+
+
+def _box_quads(center: np.ndarray, extents: np.ndarray, rotation: np.ndarray, inward: bool = False) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
+    """The six sides of a box as (side name, origin, edge_u, edge_v), normals outward (or inward)."""
+    half = rotation * (np.asarray(extents) / 2.0)  # columns: half-axis vectors
+    quads = []
+    for i, name in enumerate("xyz"):
+        j, k = (i + 1) % 3, (i + 2) % 3
+        for sign in (-1.0, 1.0):
+            origin = center + sign * half[:, i] - half[:, j] - half[:, k]
+            eu, ev = 2 * half[:, j], 2 * half[:, k]
+            if (sign < 0) != inward:
+                eu, ev = ev, eu
+            quads.append((("-" if sign < 0 else "+") + name, origin, eu, ev))
+    return quads
+
+
+@dataclass
+class SceneMesh:
+    """The triangle mesh with per-vertex segment ids and the segment groups (ScanNet aggregation)."""
+
+    vertices: np.ndarray
+    faces: np.ndarray
+    vertex_colors: np.ndarray  # (V, 3) uint8
+    face_colors: np.ndarray  # (F, 3) float 0..255
+    seg_indices: np.ndarray  # (V,) segment id per vertex
+    groups: list[dict]  # {"objectId", "label", "segments"}
+
+
+def build_mesh(scene: SynthScene) -> SceneMesh:
+    """Furniture boxes (ids 0..n-1, outward normals) then the room parts (inward normals)."""
+    verts, faces, vcols, segs, groups = [], [], [], [], []
+    count = 0
+    parts: list[tuple[str, list, tuple[int, int, int], float]] = []
+    for obj in scene.objects:
+        parts.append((obj.label, _box_quads(obj.center, obj.extents, _yaw_rotation(obj.yaw)), obj.colour, OBJECT_SPACING))
+    room = _box_quads(scene.size / 2.0, scene.size, np.eye(3), inward=True)
+    wall_colours = [(205, 195, 175), (185, 190, 195), (210, 200, 185), (180, 185, 175)]
+    for side, origin, eu, ev in room:
+        if side == "-z":
+            parts.append(("floor", [(side, origin, eu, ev)], (150, 110, 75), ROOM_SPACING))
+        elif side == "+z":
+            parts.append(("ceiling", [(side, origin, eu, ev)], (238, 236, 230), ROOM_SPACING))
+    for n, (side, origin, eu, ev) in enumerate(q for q in room if q[0][1] != "z"):
+        parts.append(("wall", [(side, origin, eu, ev)], wall_colours[n], ROOM_SPACING))
+    segment = 0
+    for object_id, (label, quads, colour, spacing) in enumerate(parts):
+        seg_ids = []
+        for _side, origin, eu, ev in quads:
+            v, f = _grid_quad(origin, eu, ev, spacing, MIN_DIVISIONS)
+            verts.append(v)
+            faces.append(f + count)
+            vcols.append(np.tile(np.array(colour, dtype=np.uint8), (len(v), 1)))
+            segs.append(np.full(len(v), segment, dtype=np.int64))
+            seg_ids.append(segment)
+            segment += 1
+            count += len(v)
+        groups.append({"objectId": object_id, "label": label, "segments": seg_ids})
+    vertex_colors = np.concatenate(vcols)
+    all_faces = np.concatenate(faces)
+    return SceneMesh(
+        vertices=np.concatenate(verts),
+        faces=all_faces,
+        vertex_colors=vertex_colors,
+        face_colors=vertex_colors[all_faces[:, 0]].astype(float),
+        seg_indices=np.concatenate(segs),
+        groups=groups,
+    )
+
+
+def _face_light(caster: RayCaster, scene: SynthScene) -> np.ndarray:
+    """Per-face Lambertian term for a point light just under the ceiling centre (static, so once per scene)."""
+    light = np.array([scene.size[0] / 2, scene.size[1] / 2, scene.size[2] - 0.05])
+    centres = caster.mesh.triangles_center
+    to_light = light - centres
+    to_light /= np.linalg.norm(to_light, axis=1, keepdims=True)
+    return np.clip(np.einsum("ij,ij->i", caster.face_normals, to_light), 0, 1)
+
+
+def render_frame(caster: RayCaster, mesh: SceneMesh, scene: SynthScene, pose: np.ndarray, face_light: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """One cast: RGB uint8 (H, W, 3) flat-shaded per face (ceiling light + headlamp, Lambertian)
+    and depth uint16 millimetres (0 = no hit)."""
+    if face_light is None:
+        face_light = _face_light(caster, scene)
+    face, depth, _dirs = caster.cast(pose, scene.intrinsics, scene.width, scene.height)
+    to_cam = pose[:3, 3] - caster.mesh.triangles_center
+    to_cam /= np.linalg.norm(to_cam, axis=1, keepdims=True)
+    head = np.abs(np.einsum("ij,ij->i", caster.face_normals, to_cam))
+    shaded = np.clip(np.rint(mesh.face_colors * (0.3 + 0.45 * face_light + 0.3 * head)[:, None]), 0, 255).astype(np.uint8)
+    palette = np.concatenate([shaded, np.zeros((1, 3), dtype=np.uint8)])  # index -1 (miss) -> black
+    rgb = palette[face]
+    depth_mm = np.clip(np.rint(depth * 1000.0), 0, 65535).astype(np.uint16)
+    return rgb, depth_mm
+
+
+def _matrix_text(m: np.ndarray) -> str:
+    return "".join(" ".join(f"{x:.8f}" for x in row) + "\n" for row in m)
+
+
+def _encode_jpeg(rgb: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def _encode_png16(depth_mm: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(depth_mm).save(buf, "PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def write_scene(scene: SynthScene, out_root: str | Path, on_frame: Callable[[], None] | None = None) -> Path:
+    """Write the scene folder `<out_root>/<scene id>/` in the ScanNet export layout."""
+    import trimesh
+
+    folder = Path(out_root) / scene.id
+    mesh = build_mesh(scene)
+    tm = trimesh.Trimesh(vertices=mesh.vertices, faces=mesh.faces, vertex_colors=mesh.vertex_colors, process=False)
+    atomic_write_bytes(folder / f"{scene.id}_vh_clean_2.ply", trimesh.exchange.ply.export_ply(tm, encoding="binary", include_attributes=False))
+    segs_name = f"{scene.id}_vh_clean_2.0.010000.segs.json"
+    atomic_write_text(folder / segs_name, json.dumps({"params": {"kThresh": "0.01", "segMinVerts": "20"}, "sceneId": scene.id, "segIndices": mesh.seg_indices.tolist()}))
+    aggregation = {
+        "sceneId": f"scannet.{scene.id}",
+        "appId": "spar-hf.synth.v1",
+        "segGroups": [{"id": g["objectId"], "objectId": g["objectId"], "segments": g["segments"], "label": g["label"]} for g in mesh.groups],
+        "segmentsFile": f"scannet.{segs_name}",
+    }
+    atomic_write_text(folder / f"{scene.id}.aggregation.json", json.dumps(aggregation, indent=1))
+    k4 = np.eye(4)
+    k4[:3, :3] = scene.intrinsics
+    for name, matrix in (("intrinsic_color", k4), ("intrinsic_depth", k4), ("extrinsic_color", np.eye(4)), ("extrinsic_depth", np.eye(4))):
+        atomic_write_text(folder / "intrinsic" / f"{name}.txt", _matrix_text(matrix))
+    fx, fy, cx, cy = scene.intrinsics[0, 0], scene.intrinsics[1, 1], scene.intrinsics[0, 2], scene.intrinsics[1, 2]
+    info = [
+        "axisAlignment = " + " ".join(f"{v:g}" for v in np.eye(4).ravel()),
+        f"colorHeight = {scene.height}",
+        f"colorWidth = {scene.width}",
+        f"depthHeight = {scene.height}",
+        f"depthWidth = {scene.width}",
+        f"fx_color = {fx:.6f}", f"fx_depth = {fx:.6f}", f"fy_color = {fy:.6f}", f"fy_depth = {fy:.6f}",
+        f"mx_color = {cx:.6f}", f"mx_depth = {cx:.6f}", f"my_color = {cy:.6f}", f"my_depth = {cy:.6f}",
+        f"numColorFrames = {len(scene.poses)}",
+        f"numDepthFrames = {len(scene.poses)}",
+        f"sceneType = {scene.scene_type}",
+    ]
+    atomic_write_text(folder / f"{scene.id}.txt", "\n".join(info) + "\n")
+    caster = RayCaster(mesh.vertices, mesh.faces)
+    face_light = _face_light(caster, scene)
+    for index, pose in enumerate(scene.poses):
+        rgb, depth_mm = render_frame(caster, mesh, scene, pose, face_light)
+        atomic_write_bytes(folder / "color" / f"{index}.jpg", _encode_jpeg(rgb))
+        atomic_write_bytes(folder / "depth" / f"{index}.png", _encode_png16(depth_mm))
+        atomic_write_text(folder / "pose" / f"{index}.txt", _matrix_text(pose))
+        if on_frame is not None:
+            on_frame()
+    return folder
+
+
+def scene_name(index: int) -> str:
+    """ScanNet-style id: scene0000_00, scene0001_00, ..."""
+    return f"scene{index:04d}_00"

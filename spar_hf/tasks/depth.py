@@ -1,0 +1,63 @@
+"""Depth prediction (OC, OO, single and multi view): camera-space z of 3D box centres.
+
+OC: the red object's depth is given, the blue object's is asked. OO: the red object's depth is
+given, the asked value is |z(green) - z(blue)|. Multi-view depths are in the first image's camera.
+Marked objects in the same image must have disjoint 2D boxes; depths closer than `min_gap_m`
+are skipped (too close to tell apart).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+
+from spar_hf.tasks.common import Candidate, Cam, Facts, GenConfig, SceneIndex, TaskDef, cam_depths, fmt_m, make_specs, numeric_options, sample_objects
+
+
+def _sample(colours: list[str], view: str, ix: SceneIndex, rng: np.random.Generator, cfg: GenConfig) -> Candidate | str:
+    return sample_objects(ix, rng, cfg, view, colours, "point", disjoint_2d=True)
+
+
+def _gap_margin(gap: float, cfg: GenConfig) -> list[str]:
+    if gap < cfg.min_gap_m + cfg.ambiguous_band_m:
+        return [f"ambiguous:margin: depths differ by only {gap:.3f} m"]
+    return []
+
+
+def derive_oc(meta: dict, cams: list[Cam], cfg: GenConfig) -> Facts:
+    z = cam_depths(meta, cams[0])
+    a, b = (o["label"] for o in meta["objects"])
+    facts = Facts(fields={"a": a, "b": b, "ref": fmt_m(z[0]), "val": fmt_m(z[1])}, truth=fmt_m(z[1]), value=float(z[1]),
+                  options=numeric_options(float(z[1]), fmt_m, 0.1))
+    if min(z) <= 0:
+        facts.skip = "behind_camera"
+    elif abs(z[1] - z[0]) < cfg.min_gap_m:
+        facts.skip = "too_close"
+    facts.margins = _gap_margin(abs(z[1] - z[0]), cfg)
+    return facts
+
+
+def derive_oo(meta: dict, cams: list[Cam], cfg: GenConfig) -> Facts:
+    z = cam_depths(meta, cams[0])
+    a, b, c = (o["label"] for o in meta["objects"])
+    diff = float(z[2] - z[1])
+    facts = Facts(fields={"a": a, "b": b, "c": c, "ref": fmt_m(z[0]), "val": fmt_m(abs(diff)),
+                          "dir": "deeper" if diff > 0 else "shallower"},
+                  truth=fmt_m(abs(diff)), value=abs(diff), options=numeric_options(abs(diff), fmt_m, 0.1))
+    if min(z) <= 0:
+        facts.skip = "behind_camera"
+    elif abs(diff) < cfg.min_gap_m:
+        facts.skip = "too_close"
+    facts.margins = _gap_margin(abs(diff), cfg)
+    return facts
+
+
+FS = ("fill", "select", "sentence")
+DEFS = [
+    TaskDef("depth_prediction_oc", "single", FS, partial(_sample, ["red", "blue"], "single"), derive_oc, "depth_oc", "depth_oc", bench=True),
+    TaskDef("depth_prediction_oo", "single", FS, partial(_sample, ["red", "blue", "green"], "single"), derive_oo, "depth_oo", "depth_oo", bench=True),
+    TaskDef("depth_prediction_oc_mv", "multi", FS, partial(_sample, ["red", "blue"], "multi"), derive_oc, "depth_oc", "depth_oc", mv_note="depth", bench=True),
+    TaskDef("depth_prediction_oo_mv", "multi", FS, partial(_sample, ["red", "blue", "green"], "multi"), derive_oo, "depth_oo", "depth_oo", mv_note="depth", bench=True),
+]
+TASKS = make_specs(DEFS, "depth")

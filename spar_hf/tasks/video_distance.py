@@ -1,0 +1,156 @@
+"""Video distance tasks: distance_prediction_oo_video and distance_infer_center_oo_video.
+
+Both use 3D box centres of objects visible somewhere in the clip. Pairs whose 3D boxes overlap
+are skipped; so are distances (or distance differences) under 0.1 m (paper 7.5).
+distance_prediction_oo_video names objects by label (only labels unique in the scene);
+distance_infer_center_oo_video marks anchor / candidates with `point_list` (red, blue, green
+in that order, each on the clip frame where the object's box is largest; `point_img_idx`).
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+
+from spar_hf.geometry import boxes_overlap_3d
+from spar_hf.records import QARecord, SceneRecords
+from spar_hf.tasks._videoqa import (
+    CENTRE_NOTE, FILL_NAME, FILL_NUMBER, RELATION_THRESHOLD_M, SELECT_2, SELECT_4, ObjectInfo, RecordMaker, best_view, cfg,
+    check_number, clip_frames, fmt_num, norm_point, numeric_options, object_info, options_text, pick, scene_objects,
+    seen_positions, selected_option, unique_labels, video_paths,
+)
+from spar_hf.tasks.registry import TaskSpec
+
+DIST_TASK = "distance_prediction_oo_video"
+INFER_TASK = "distance_infer_center_oo_video"
+DIST_QUESTIONS = (
+    "Across the video, how far apart are the {a} and the {b}?",
+    "What is the distance in meters between the {a} and the {b} seen in this video?",
+    "Estimate the straight-line distance between the {a} and the {b} in the video.",
+)
+DIST_ANSWERS = (
+    "The {a} and the {b} are about {d} meters apart.",
+    "The distance between the {a} and the {b} is {d} meters.",
+)
+INFER_QUESTIONS = (
+    "Which is {rel} the {a} (red point): the {b} (blue point) or the {c} (green point)?",
+    "Between the {b} (blue point) and the {c} (green point), which object is {rel} the {a} (red point)?",
+)
+REL = {"closer": "closer to", "farther": "farther from"}
+
+
+def _overlap(a: ObjectInfo, b: ObjectInfo) -> bool:
+    return boxes_overlap_3d(a.center, a.extents, a.rotation, b.center, b.extents, b.rotation)
+
+
+def _distance(a: ObjectInfo, b: ObjectInfo) -> float:
+    return float(np.linalg.norm(a.center - b.center))
+
+
+def generate_distance(records: SceneRecords, rng: np.random.Generator, config: Any = None) -> list[QARecord]:
+    if not records.video:
+        return []
+    seen = seen_positions(records.video)
+    unique = unique_labels(scene_objects(records))
+    objs = [object_info(records, oid) for oid in sorted(seen)]
+    objs = [o for o in objs if o.label in unique]
+    pairs = [(a, b) for a, b in itertools.combinations(objs, 2) if not _overlap(a, b) and _distance(a, b) >= RELATION_THRESHOLD_M]
+    order = rng.permutation(len(pairs))
+    maker = RecordMaker(records, DIST_TASK)
+    images = video_paths(records)
+    out: list[QARecord] = []
+    for k in order[: int(cfg(config, "max_per_task", 8))]:
+        a, b = pairs[k]
+        if rng.random() < 0.5:
+            a, b = b, a
+        dist = _distance(a, b)
+        meta = {"frames": clip_frames(records), "objects": [a.meta(), b.meta()], "value": dist}
+        q = pick(rng, DIST_QUESTIONS).format(a=a.label, b=b.label)
+        out.append(maker.make("fill", f"{q} {CENTRE_NOTE} {FILL_NUMBER}", fmt_num(dist), images, meta))
+        options, letter = numeric_options(dist, rng)
+        out.append(maker.make("select", f"{q} {CENTRE_NOTE} Select the correct option from the choices provided. {options_text(options)} {SELECT_4}",
+                              letter, images, meta))
+        out.append(maker.make("sentence", f"{q} {CENTRE_NOTE}", pick(rng, DIST_ANSWERS).format(a=a.label, b=b.label, d=fmt_num(dist)), images, meta))
+    return out
+
+
+def verify_distance(record: QARecord, lookup: Any = None) -> list[str]:
+    a, b = record.meta["objects"]
+    dist = float(np.linalg.norm(np.subtract(a["center"], b["center"])))
+    findings = check_number(record, dist)
+    if dist < RELATION_THRESHOLD_M:
+        findings.append(f"ambiguous:close: objects only {dist:.2f} m apart")
+    return findings
+
+
+def generate_infer(records: SceneRecords, rng: np.random.Generator, config: Any = None) -> list[QARecord]:
+    if not records.video:
+        return []
+    seen = seen_positions(records.video)
+    objs = [object_info(records, oid) for oid in sorted(seen)]
+    limit = int(cfg(config, "max_per_task", 8))
+    triples: list[tuple[ObjectInfo, ObjectInfo, ObjectInfo]] = []
+    tried: set[tuple[int, int, int]] = set()
+    for _ in range(limit * 30 if len(objs) >= 3 else 0):
+        if len(triples) >= limit:
+            break
+        anchor, b, c = (objs[i] for i in rng.choice(len(objs), size=3, replace=False))
+        key = (anchor.id, min(b.id, c.id), max(b.id, c.id))
+        if key in tried:
+            continue
+        tried.add(key)
+        if b.label == c.label or _overlap(anchor, b) or _overlap(anchor, c) or _overlap(b, c):
+            continue
+        if abs(_distance(anchor, b) - _distance(anchor, c)) < RELATION_THRESHOLD_M:
+            continue
+        triples.append((anchor, b, c))
+    maker = RecordMaker(records, INFER_TASK)
+    images = video_paths(records)
+    out: list[QARecord] = []
+    for anchor, b, c in triples:
+        rel = "closer" if rng.random() < 0.5 else "farther"
+        db, dc = _distance(anchor, b), _distance(anchor, c)
+        winner = b if (db < dc) == (rel == "closer") else c
+        points, idx = [], []
+        for obj in (anchor, b, c):
+            pos, view = best_view(records.video, obj.id)
+            points.append(norm_point(view, records.video[pos]))
+            idx.append(pos)
+        markers = {"point_list": points, "point_img_idx": [idx]}
+        meta = {"frames": clip_frames(records), "objects": [anchor.meta(), b.meta(), c.meta()], "relation": rel,
+                "distances": [db, dc], "value": winner.label}
+        q = pick(rng, INFER_QUESTIONS).format(rel=REL[rel], a=anchor.label, b=b.label, c=c.label)
+        out.append(maker.make("fill", f"{q} {CENTRE_NOTE} {FILL_NAME}", winner.label, images, meta, markers))
+        opts = [b.label, c.label]
+        out.append(maker.make("select", f"{q} {CENTRE_NOTE} Select the correct option from the choices provided. A. {opts[0]}; B. {opts[1]}. {SELECT_2}",
+                              "AB"[opts.index(winner.label)], images, meta, markers))
+        sentence = f"The {winner.label} is {REL[rel]} the {anchor.label}."
+        out.append(maker.make("sentence", f"{q} {CENTRE_NOTE}", sentence, images, meta, markers))
+    return out
+
+
+def verify_infer(record: QARecord, lookup: Any = None) -> list[str]:
+    anchor, b, c = record.meta["objects"]
+    db = float(np.linalg.norm(np.subtract(anchor["center"], b["center"])))
+    dc = float(np.linalg.norm(np.subtract(anchor["center"], c["center"])))
+    closer = record.meta["relation"] == "closer"
+    winner = b["label"] if (db < dc) == closer else c["label"]
+    findings = []
+    if abs(db - dc) < RELATION_THRESHOLD_M:
+        findings.append(f"ambiguous:margin: distances differ by {abs(db - dc):.2f} m")
+    said = selected_option(record) if record.format == "select" else record.answer
+    loser = c["label"] if winner == b["label"] else b["label"]
+    text = (said or "").lower()
+    if winner.lower() not in text or (record.format != "sentence" and loser.lower() in text and loser.lower() not in winner.lower()):
+        findings.append(f"mismatch: answer {record.answer!r} but the {winner} is {record.meta['relation']}")
+    return findings
+
+
+TASKS = [
+    TaskSpec(name=DIST_TASK, family="video_distance", view="video", formats=("fill", "select", "sentence"),
+             generate=generate_distance, verify=verify_distance),
+    TaskSpec(name=INFER_TASK, family="video_distance", view="video", formats=("fill", "select", "sentence"),
+             generate=generate_infer, verify=verify_infer),
+]

@@ -1,0 +1,196 @@
+"""Spatial imagination over a video: spatial_imagination_{oc,oo}_video and their `_hard` variants.
+
+The observer moves to the 3D centre of object B (green bbox) and faces object C (blue bbox),
+up vector kept vertical (paper eq. 7-8); views pitched more than `MAX_PITCH_DEG` are discarded.
+OC: where target A (red bbox) is relative to the moved observer. OO: where A is relative to D
+(yellow bbox) in the moved observer's frame. Components left/right, above/below, front/behind
+are empty under 0.1 m; a sample with any component within `MARGIN_M` of that threshold, or with
+every component empty, is skipped (too close to call).
+
+Hard vs base (each sample belongs to exactly one): a sample is *hard* when no single clip frame
+shows all its objects (the answer needs information combined across frames) or when the moved
+observer faces away (> 90 degrees, horizontally) from every clip frame that shows A (the layout
+must be mentally rotated, not read off a frame). Otherwise it is base.
+Boxes sit on the clip frame where each object's box is largest (`bbox_img_idx` in the default
+red, blue, green, yellow order of spar_hf.markers).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from spar_hf.geometry import boxes_overlap_3d, look_at, world_to_camera
+from spar_hf.records import QARecord, SceneRecords
+from spar_hf.tasks._videoqa import CENTRE_NOTE, RELATION_THRESHOLD_M, ObjectInfo, RecordMaker, best_view, cfg, clip_frames, norm_box, object_info, pick, seen_positions, video_paths
+from spar_hf.tasks.registry import TaskSpec
+
+MAX_PITCH_DEG = 45.0
+MARGIN_M = 0.05
+PHRASES = {"left": "to the left", "right": "to the right", "above": "above", "below": "below", "front": "in front", "behind": "behind"}
+OC_QUESTIONS = (
+    "If you move to the 3D center of the {b} (green bbox) and face the {c} (blue bbox), where is the {a} (red bbox) relative to you?",
+    "Imagine standing at the center of the {b} (green bbox) looking toward the {c} (blue bbox). How is the {a} (red bbox) positioned relative to you?",
+)
+OO_QUESTIONS = (
+    "After moving to the 3D center of the {b} (green bbox) and facing the {c} (blue bbox), where is the {a} (red bbox) relative to the {d} (yellow bbox)?",
+    "Imagine standing at the center of the {b} (green bbox) looking toward the {c} (blue bbox). From there, how is the {a} (red bbox) placed relative to the {d} (yellow bbox)?",
+)
+SUFFIX = "Describe left-right, above-below and front-behind from the moved observer's view."
+
+
+def moved_pose(b: np.ndarray, c: np.ndarray, up: np.ndarray) -> np.ndarray | None:
+    """Camera at B facing C with vertical up; None when pitched beyond MAX_PITCH_DEG or degenerate."""
+    forward = np.asarray(c, float) - np.asarray(b, float)
+    norm = np.linalg.norm(forward)
+    if norm < 1e-6:
+        return None
+    pitch = np.degrees(np.arcsin(np.clip(forward @ up / norm, -1.0, 1.0)))
+    if abs(pitch) > MAX_PITCH_DEG:
+        return None
+    return look_at(b, c, up)
+
+
+def components(delta: np.ndarray) -> list[str]:
+    """Camera-frame offset (x right, y down, z forward) -> [left/right, above/below, front/behind] ('' = within 0.1 m)."""
+    x, y, z = (float(v) for v in delta)
+    t = RELATION_THRESHOLD_M
+    return [
+        "right" if x > t else "left" if x < -t else "",
+        "below" if y > t else "above" if y < -t else "",
+        "front" if z > t else "behind" if z < -t else "",
+    ]
+
+
+def _close_to_threshold(delta: np.ndarray) -> bool:
+    return bool(np.any(np.abs(np.abs(delta) - RELATION_THRESHOLD_M) < MARGIN_M))
+
+
+def relation(kind: str, pose: np.ndarray, a: np.ndarray, d: np.ndarray | None = None) -> tuple[list[str], np.ndarray]:
+    """Relation words and the camera-frame offset: A to observer (oc) or A relative to D (oo, front = A nearer)."""
+    pa = world_to_camera(np.asarray(a, float)[None], pose)[0]
+    if kind == "oc":
+        return components(pa), pa
+    pd = world_to_camera(np.asarray(d, float)[None], pose)[0]
+    delta = pa - pd
+    words = components(delta)
+    words[2] = {"front": "behind", "behind": "front", "": ""}[words[2]]  # farther from the observer = behind D
+    return words, delta
+
+
+def phrase(words: list[str]) -> str:
+    parts = [PHRASES[w] for w in words if w]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _heading(vec: np.ndarray, up: np.ndarray) -> np.ndarray | None:
+    flat = vec - (vec @ up) * up
+    n = np.linalg.norm(flat)
+    return flat / n if n > 1e-6 else None
+
+
+def is_hard(records: SceneRecords, ids: list[int], pose: np.ndarray, up: np.ndarray) -> bool:
+    covisible = any(all(i in rec.visible for i in ids) for rec in records.video)
+    new_heading = _heading(pose[:3, 2], up)
+    dots = []
+    for rec in records.video:
+        if ids[0] in rec.visible:
+            h = _heading(np.asarray(rec.pose, float)[:3, 2], up)
+            if h is not None and new_heading is not None:
+                dots.append(float(h @ new_heading))
+    faces_away = bool(dots) and all(d < 0 for d in dots)
+    return (not covisible) or faces_away
+
+
+def _overlaps(objs: list[ObjectInfo]) -> bool:
+    return any(boxes_overlap_3d(p.center, p.extents, p.rotation, q.center, q.extents, q.rotation)
+               for i, p in enumerate(objs) for q in objs[i + 1:])
+
+
+def _generate(kind: str, hard: bool, records: SceneRecords, rng: np.random.Generator, config: Any) -> list[QARecord]:
+    if not records.video:
+        return []
+    task = f"spatial_imagination_{kind}_video" + ("_hard" if hard else "")
+    up = getattr(records.scene, "up", None)
+    up = np.asarray([0.0, 0.0, 1.0] if up is None else up, float)
+    up = up / np.linalg.norm(up)
+    ids = sorted(seen_positions(records.video))
+    need = 3 if kind == "oc" else 4
+    if len(ids) < need:
+        return []
+    limit = int(cfg(config, "max_per_task", 8))
+    maker = RecordMaker(records, task)
+    images = video_paths(records)
+    out: list[QARecord] = []
+    tried: set[tuple[int, ...]] = set()
+    for _ in range(limit * 40):
+        if len(out) >= limit:
+            break
+        chosen = tuple(int(i) for i in rng.choice(ids, size=need, replace=False))
+        if chosen in tried:
+            continue
+        tried.add(chosen)
+        objs = [object_info(records, i) for i in chosen]
+        a, b, c = objs[:3]
+        d = objs[3] if kind == "oo" else None
+        if _overlaps(objs):
+            continue
+        pose = moved_pose(b.center, c.center, up)
+        if pose is None:
+            continue
+        words, delta = relation(kind, pose, a.center, None if d is None else d.center)
+        if not any(words) or _close_to_threshold(delta):
+            continue
+        if is_hard(records, [a.id] + [o.id for o in objs if o.id != a.id], pose, up) != hard:
+            continue
+        by_colour = {"red": a, "blue": c, "green": b}
+        if d is not None:
+            by_colour["yellow"] = d
+        markers: dict[str, Any] = {}
+        idx = []
+        for colour in ("red", "blue", "green", "yellow"):
+            if colour in by_colour:
+                pos, view = best_view(records.video, by_colour[colour].id)
+                markers[f"{colour}_bbox"] = [norm_box(view, records.video[pos])]
+                idx.append(pos)
+        markers["bbox_img_idx"] = [idx]
+        labels = {"a": a.label, "b": b.label, "c": c.label, "d": d.label if d else ""}
+        question = pick(rng, OC_QUESTIONS if kind == "oc" else OO_QUESTIONS).format(**labels)
+        target = "you" if kind == "oc" else f"the {d.label}"
+        answer = f"After moving to the {b.label} and facing the {c.label}, the {a.label} is {phrase(words)} relative to {target}."
+        meta = {"frames": clip_frames(records), "objects": [o.meta() for o in objs], "roles": "a,b,c" + (",d" if d else ""),
+                "up": [float(v) for v in up], "value": words, "hard": hard}
+        out.append(maker.make("sentence", f"{question} {CENTRE_NOTE} {SUFFIX}", answer, images, meta, markers))
+    return out
+
+
+def _verify(record: QARecord, lookup: Any = None) -> list[str]:
+    meta = record.meta
+    objs = meta["objects"]
+    centers = [np.asarray(o["center"], float) for o in objs]
+    up = np.asarray(meta.get("up", [0.0, 0.0, 1.0]), float)
+    kind = "oo" if len(objs) == 4 else "oc"
+    pose = moved_pose(centers[1], centers[2], up)
+    if pose is None:
+        return ["mismatch: moved view is pitched too steeply or degenerate"]
+    words, delta = relation(kind, pose, centers[0], centers[3] if kind == "oo" else None)
+    findings = []
+    if _close_to_threshold(delta):
+        findings.append("ambiguous:margin: a relation component is within 0.05 m of the 0.1 m threshold")
+    tail = record.answer.split(f"the {objs[0]['label']} is ", 1)[-1]
+    said = [w for w in ("left", "right", "above", "below", "front", "behind") if w in tail.split(" relative to ")[0]]
+    if sorted(said) != sorted(w for w in words if w):
+        findings.append(f"mismatch: answer says {said}, geometry gives {[w for w in words if w]}")
+    return findings
+
+
+def _spec(kind: str, hard: bool) -> TaskSpec:
+    def generate(records: SceneRecords, rng: np.random.Generator, config: Any = None) -> list[QARecord]:
+        return _generate(kind, hard, records, rng, config)
+
+    name = f"spatial_imagination_{kind}_video" + ("_hard" if hard else "")
+    return TaskSpec(name=name, family="video_imagination", view="video", formats=("sentence",), generate=generate, verify=_verify)
+
+
+TASKS = [_spec(kind, hard) for kind in ("oc", "oo") for hard in (False, True)]

@@ -1,0 +1,185 @@
+"""`spar-hf build` on the hand-written layout, loaded back in a fresh process with HF_HUB_OFFLINE=1."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from spar_hf.bench import BENCH_TASKS
+from spar_hf.cli import main
+from test_build_fixture import BIG_PER_SCENE, FX, HEIGHT, N_TRAIN_OK, N_VAL, N_VAL_BENCH, WIDTH, make_layout
+
+LOADER = r"""
+import json, sys
+import numpy as np
+import datasets
+
+out = {}
+name = sys.argv[2]
+kwargs = {"streaming": True} if name == "7m-rgbd" else {}
+ds = datasets.load_dataset(sys.argv[1], name, **kwargs)
+for split, d in ds.items():
+    rows = list(d)
+    feats = d.features
+    info = {"n": len(rows), "columns": list(feats), "types": {k: repr(v) for k, v in feats.items()}}
+    if name.startswith("bench"):
+        info["tasks"] = sorted({r["task"] for r in rows})
+        info["ids"] = [r["id"] for r in rows]
+        def px(row, i, x, y):
+            return list(np.array(row["image"][i].convert("RGB"))[y, x].tolist())
+        probe = {}
+        for r in rows:
+            if r["task"] in ("depth_prediction_oc", "depth_prediction_oc_mv", "spatial_imagination_oc", "view_change_infer"):
+                probe.setdefault(r["task"], {
+                    "red": px(r, 0, 80, 60), "blue0": px(r, 0, 40, 30), "edge": px(r, 0, 5, 30),
+                    "far": px(r, 0, 150, 110), "blue1": px(r, -1, 40, 30), "n_images": len(r["image"]),
+                    "format": r["format_type"], "img_type": r["img_type"], "size": list(r["image"][0].size)})
+        info["probe"] = probe
+    else:
+        r = rows[0]
+        info["first"] = {k: r[k] for k in ("id", "task", "format", "view", "markers", "meta", "conversations")}
+        info["image_size"] = list(r["images"][0].size)
+    if "depth" in feats:
+        r = next(r for r in rows if r["images" if "images" in r else "image"])
+        depth = np.array(r["depth"][0])
+        info["depth"] = {"dtype": str(depth.dtype), "corner": int(depth[0, 0]), "centre": int(depth[60, 80])}
+        info["pose_shapes"] = [list(np.array(p).shape) for p in r["pose"]]
+        info["poses_x"] = [float(np.array(p)[0, 3]) for p in r["pose"]]
+        info["K"] = np.array(r["intrinsics"][0]).tolist()
+        info["mode"] = r["depth"][0].mode
+    out[split] = info
+print(json.dumps(out))
+"""
+
+
+def _load(path: str, name: str, cwd: Path | None = None) -> dict:
+    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
+    proc = subprocess.run([sys.executable, "-c", LOADER, path, name], capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("build")
+    spar = make_layout(root)
+    hf = root / "hf" / "spar"
+    assert main(["build", "--from", str(spar), "--out", str(hf)]) == 0
+    return spar, hf
+
+
+def test_files_card_and_rejects(built):
+    spar, hf = built
+    assert (hf / "7m" / "train-00000-of-00001.parquet").is_file()
+    assert (hf / "7m" / "validation-00000-of-00001.parquet").is_file()
+    assert (hf / "bench" / "test-00000-of-00001.parquet").is_file()
+    card = (hf / "README.md").read_text()
+    assert "config_name: bench\n" in card and "default: true" in card and "arXiv:2503.22976" in card
+    assert "millimetres" in card and "license: cc-by-nc-4.0" in card
+    rejects = [json.loads(line) for line in (hf / "rejects" / "7m.jsonl").read_text().splitlines()]
+    reasons = sorted(r["reason"].split(":")[0] for r in rejects)
+    assert reasons == ["missing image(s)", "unreadable"]
+    missing = next(r for r in rejects if r["reason"].startswith("missing"))
+    assert missing["line"] == 2 and missing["record"]["id"] == "scene0000_00_rel_missing"
+    assert "99.jpg" in missing["reason"]
+
+
+def test_7m_loads_with_types_and_counts(built):
+    _, hf = built
+    got = _load(str(hf), "7m")
+    assert got["train"]["n"] == N_TRAIN_OK and got["validation"]["n"] == N_VAL
+    assert got["train"]["columns"] == ["id", "source", "scene", "task", "format", "view", "question", "answer",
+                                       "conversations", "markers", "meta", "images"]
+    types = got["train"]["types"]
+    assert types["images"] == "List(Image(mode=None, decode=True))"
+    assert "float64" in types["markers"] and "int32" in types["markers"]
+    first = got["train"]["first"]  # files sorted: depth_prediction_oc/fill first, its line 1
+    assert first["id"] == "scene0000_00_dp_0" and first["format"] == "fill" and first["view"] == "single"
+    assert first["markers"]["red_point"] == [[553.0, 397.0]] and first["markers"]["blue_point"] == [[641.0, 838.0]]
+    assert first["markers"]["green_point"] == [] and first["markers"]["point_img_idx"] == []
+    assert first["meta"] == "{}"
+    assert first["conversations"] == [{"from": "human", "value": "How deep is it 0?"}, {"from": "gpt", "value": "1.5"}]
+    assert got["train"]["image_size"] == [WIDTH, HEIGHT]
+
+
+def test_7m_rgbd_streams_depth_pose_intrinsics(built):
+    _, hf = built
+    got = _load(str(hf), "7m-rgbd")
+    train = got["train"]
+    assert train["n"] == N_TRAIN_OK
+    assert train["columns"][-3:] == ["depth", "pose", "intrinsics"]
+    # first train row: depth_prediction_oc on frame 0 -> depth 1000 mm, corner 65535 kept (no 8-bit clipping)
+    assert train["depth"] == {"dtype": "uint16", "corner": 65535, "centre": 1000}
+    assert train["mode"] == "I;16"
+    assert train["pose_shapes"] == [[4, 4]] and train["poses_x"] == [0.0]
+    assert train["K"] == [[FX, 0.0, WIDTH / 2], [0.0, FX, HEIGHT / 2], [0.0, 0.0, 1.0]]
+    val = got["validation"]  # files sorted: camera_motion_infer (2 images: frames 0 and 10) first
+    assert val["pose_shapes"] == [[4, 4], [4, 4]] and val["poses_x"] == [0.0, 1.0]
+    assert val["K"] == [[FX, 0.0, WIDTH / 2], [0.0, FX, HEIGHT / 2], [0.0, 0.0, 1.0]]
+
+
+def _is(pixel, colour, tol=40):
+    return all(abs(p - c) <= tol for p, c in zip(pixel, colour))
+
+
+RED, BLUE, GREY = (255, 0, 0), (0, 0, 255), (128, 128, 128)
+
+
+def test_bench_columns_tasks_and_drawn_markers(built):
+    _, hf = built
+    got = _load("spar", "bench", cwd=hf.parent)  # load_dataset("spar", "bench") from HF_DIR's parent
+    test = got["test"]
+    assert list(got) == ["test"]
+    assert test["columns"] == ["id", "img_type", "format_type", "task", "source", "image", "question", "answer"]
+    assert test["types"]["id"] == "Value('int64')" and test["types"]["image"] == "List(Image(mode=None, decode=True))"
+    assert test["tasks"] == sorted(BENCH_TASKS)
+    assert test["n"] == N_VAL_BENCH and test["ids"] == list(range(N_VAL_BENCH))
+    probe = test["probe"]
+    single = probe["depth_prediction_oc"]  # red point (500, 500) -> pixel (80, 60); blue (250, 250) -> (40, 30)
+    assert single["format"] == "fill" and single["img_type"] == "single_view" and single["n_images"] == 1
+    assert _is(single["red"], RED) and _is(single["blue0"], BLUE) and _is(single["far"], GREY)
+    mv = probe["depth_prediction_oc_mv"]  # point_img_idx [0, 1]: red on image 0, blue on image 1
+    assert mv["img_type"] == "multi_view" and mv["n_images"] == 2
+    assert _is(mv["red"], RED) and _is(mv["blue0"], GREY) and _is(mv["blue1"], BLUE)
+    box = probe["spatial_imagination_oc"]  # red box 100..400 -> px 16..64 x 12..48, stroke 20 grown by 17.5
+    assert box["format"] == "select"
+    assert _is(box["edge"], RED) and _is(box["blue0"], GREY)  # (5, 30) on the left stroke, (40, 30) inside
+    assert _is(probe["view_change_infer"]["red"], GREY, tol=6)  # no markers: image passed through
+
+
+def test_bench_tiny_and_rgbd(built):
+    _, hf = built
+    tiny = _load(str(hf), "bench-tiny")["test"]
+    assert tiny["n"] == N_VAL_BENCH - (2 * BIG_PER_SCENE - 50)  # the big task is cut to 50
+    assert tiny["tasks"] == sorted(BENCH_TASKS)
+    bench_ids = set(range(N_VAL_BENCH))
+    assert set(tiny["ids"]) <= bench_ids
+    rgbd = _load(str(hf), "bench-rgbd")["test"]
+    assert rgbd["columns"] == ["id", "img_type", "format_type", "task", "source", "image", "question", "answer",
+                               "depth", "pose", "intrinsics"]
+    assert rgbd["n"] == N_VAL_BENCH and rgbd["depth"]["dtype"] == "uint16"
+
+
+def test_build_is_deterministic_and_resumable(built, tmp_path, capsys):
+    spar, hf = built
+    again = tmp_path / "again"
+    assert main(["build", "--from", str(spar), "--out", str(again), "--configs", "7m,bench"]) == 0
+    for rel in ("7m/train-00000-of-00001.parquet", "7m/validation-00000-of-00001.parquet",
+                "bench/test-00000-of-00001.parquet", "rejects/7m.jsonl"):
+        assert (again / rel).read_bytes() == (hf / rel).read_bytes(), rel
+    capsys.readouterr()
+    assert main(["build", "--from", str(spar), "--out", str(again), "--configs", "7m,bench", "--resume"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("[resumed]") == 2
+    assert out.strip().splitlines()[-1].startswith(f"build: in={N_TRAIN_OK + 2 + N_VAL + N_VAL_BENCH} out=")
+
+
+def test_bad_input_is_a_clean_error(tmp_path, capsys):
+    assert main(["build", "--from", str(tmp_path / "nope"), "--out", str(tmp_path / "hf")]) == 2
+    assert "not a directory" in capsys.readouterr().err
+    spar = make_layout(tmp_path)
+    assert main(["build", "--from", str(spar), "--out", str(tmp_path / "hf"), "--configs", "spatialforge"]) == 2
+    assert "spar-hf ingest" in capsys.readouterr().err
