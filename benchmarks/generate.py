@@ -53,16 +53,24 @@ def main() -> None:
 
         rows = 0
         passes = 0
+        per_task: dict[str, list[float]] = {spec.name: [0.0, 0] for spec in specs}
         start = time.perf_counter()
         while True:
             for records in prepared:
-                qa, _skips = generate_qa(records, specs, seed=passes)
-                rows += len(qa)
+                for spec in specs:
+                    t0 = time.perf_counter()
+                    qa, _skips = generate_qa(records, [spec], seed=passes)
+                    per_task[spec.name][0] += time.perf_counter() - t0
+                    per_task[spec.name][1] += len(qa)
+                    rows += len(qa)
             passes += 1
             elapsed = time.perf_counter() - start
             if elapsed >= window:
                 break
     rate = rows / elapsed
+    slowest = sorted(per_task.items(), key=lambda kv: -kv[1][0])[:5]
+    print("slowest generators: " + ", ".join(
+        f"{name} {t / elapsed:.0%} of time ({n / t if t else 0:.0f} rows/s)" for name, (t, n) in slowest))
     print(f"end-to-end: {scenes_per_min:.2f} scenes/min ({report.done} scenes x {n_frames} frames, "
           f"{report.records} rows, 1 worker, {e2e_s:.1f} s); generators: {rows} rows in {passes} passes, {elapsed:.1f} s")
     print(json.dumps({"benchmark": "generate", "metric": "QA rows per second per core from ready SceneRecords",

@@ -114,16 +114,22 @@ def build_config(spar_dir: Path, out_dir: Path, name: str, max_shard_size: str =
     staged = work / "config"
     staged.mkdir(parents=True)
     files: dict[str, list[str]] = {}
+    info = builder.info._to_yaml_dict()
+    info["splits"] = [s for s in info.get("splits", []) if s["num_examples"]]  # an empty split would not load
     for split in builder.info.splits:
         shards = _collect_shards(work / "prepared", builder.dataset_name, split)
+        if not builder.info.splits[split].num_examples:
+            continue
         names = []
         for i, shard in enumerate(shards):
             target = f"{split}-{i:05d}-of-{len(shards):05d}.parquet"
             os.replace(shard, staged / target)
             names.append(f"{name}/{target}")
         files[split] = names
-    info = builder.info._to_yaml_dict()
-    _swap_in(staged, out_dir / name)
+    if files:
+        _swap_in(staged, out_dir / name)
+    elif (out_dir / name).exists():
+        shutil.rmtree(out_dir / name)  # nothing to load: no folder, and the card leaves the config out
     shutil.rmtree(work)
     task_counts: dict[str, dict[str, int]] = {}
     for (split, task), count in sorted(builder.task_counts.items()):
@@ -186,6 +192,6 @@ def all_built(out_dir: Path) -> dict[str, ConfigResult]:
         if path.is_file():
             state = json.loads(path.read_text(encoding="utf-8"))
             res = ConfigResult(**state["result"])
-            if all((out_dir / f).is_file() for files in res.files.values() for f in files):
+            if res.files and all((out_dir / f).is_file() for files in res.files.values() for f in files):
                 found[name] = res
     return found

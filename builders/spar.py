@@ -219,11 +219,12 @@ def _box_values(box: dict[str, Any], keys: tuple[str, ...]) -> list[float] | Non
 def spatialforge_boxes(meta: dict[str, Any]) -> list[dict[str, Any]]:
     """Boxes of an ingested SpatialForge record, both in 0..1000 and in pixels.
 
-    The ingester keeps them in `meta["boxes"]` (docs/ingest.md); a box with only one of the two
-    is completed from the image size in `meta` (`x_px = v / 1000 * width`, Qwen3-VL convention).
+    The ingester keeps them in `meta["boxes"]` (`bbox` in 0..1000 and `bbox_px`) with the image size
+    in `meta["image_size"]`; a box with only one of the two is completed from that size
+    (`x_px = v / 1000 * width`, the Qwen3-VL convention).
     """
     out = []
-    width, height = meta.get("width"), meta.get("height")
+    width, height = (meta.get("image_size") or [meta.get("width"), meta.get("height")])[:2]
     for box in meta.get("boxes", []) or []:
         if not isinstance(box, dict):
             raise ValueError(f"meta.boxes holds {box!r}, expected an object")

@@ -1,8 +1,8 @@
 """Keyframe selection by camera pose (paper appendix 7.3).
 
 A frame is dropped when some already-kept frame is both within `translation_m` of its camera
-centre AND within `rotation_deg` of its orientation (angle of the relative rotation, paper eq. 3);
-otherwise it is kept. Frames are visited in order and compared against ALL kept frames, not just
+centre (distance <= translation_m) AND less than `rotation_deg` away in orientation (angle of the
+relative rotation, paper eq. 3); otherwise it is kept. The first frame is always kept. Frames are visited in order and compared against ALL kept frames, not just
 the last one, so a camera returning to a viewpoint it already covered adds nothing new.
 
 The paper gives per-source thresholds but its text lost the numbers; ours are below, chosen so
@@ -21,7 +21,7 @@ from spar_hf.scene.model import Frame
 # source -> (translation_m, rotation_deg); None = keep every frame
 KEYFRAME_DEFAULTS: dict[str, tuple[float, float] | None] = {
     "scannet": (0.15, 15.0),
-    "synthetic": (0.2, 12.0),
+    "synthetic": (0.25, 15.0),
     "scannetpp": (0.1, 10.0),
     "structured3d": None,
 }
@@ -40,9 +40,9 @@ def select_keyframes(frames: Sequence[Frame], translation_m: float, rotation_deg
         k = np.asarray(kept)
         near = np.linalg.norm(centres[k] - centres[i], axis=1) <= translation_m
         if near.any():
-            # trace(R_k^T R_i) = sum of elementwise products; angle <= limit  <=>  (trace - 1) / 2 >= cos(limit)
+            # trace(R_k^T R_i) = sum of elementwise products; angle < limit  <=>  (trace - 1) / 2 > cos(limit)
             cos_angle = (np.einsum("kab,ab->k", rots[k[near]], rots[i]) - 1.0) / 2.0
-            if np.any(cos_angle >= cos_limit - 1e-12):
+            if np.any(cos_angle > cos_limit):
                 continue
         kept.append(i)
     return [frames[i].index for i in kept]

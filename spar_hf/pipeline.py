@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 import traceback
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
@@ -124,8 +124,9 @@ def process_scene(job: SceneJob) -> dict[str, Any]:
         return write_rejected_scene(out, job.scene, params, f"bad scene: {exc}")
 
     specs = select_tasks(list(job.tasks))
-    kept = keyframes_for(scene)
-    records = build_scene_records(scene, kept, with_video=any(spec.view == "video" for spec in specs))
+    selected = keyframes_for(scene)
+    records = build_scene_records(scene, selected, with_video=any(spec.view == "video" for spec in specs))
+    kept = [rec.frame_index for rec in records.images]  # visibility may drop frames (unreadable depth)
     clip = [rec.frame_index for rec in records.video]
     qa, skips = generate_qa(records, specs, job.seed, dict(job.task_config))
 
@@ -135,13 +136,14 @@ def process_scene(job: SceneJob) -> dict[str, Any]:
     stats = {
         "frames": len(scene.frames),
         "keyframes": len(kept),
+        "keyframes_selected": len(selected),
         "keyframes_with_objects": sum(1 for rec in records.images if rec.visible),
         "objects": len(scene.objects),
         "objects_visible": len(records.objects),
         "video_frames": len(clip),
         "generated": dict(sorted(rows.items())),
         "skips": dict(sorted((str(k), int(v)) for k, v in skips.items())),
-        "reader_skipped": dict(sorted(scene.skipped.items())),
+        "frames_skipped": dict(sorted(scene.skipped.items())),
     }
     task_formats = {spec.name: tuple(spec.formats) for spec in specs}
     return write_scene(out, scene.id, qa, frames, kept, clip, task_formats, params, stats)
@@ -194,7 +196,7 @@ class GenerateReport:
     record_rejects: int = 0
     rows: Counter = field(default_factory=Counter)  # (split, task, format) -> lines
     skips: Counter = field(default_factory=Counter)
-    reader_skipped: Counter = field(default_factory=Counter)
+    frames_skipped: Counter = field(default_factory=Counter)  # by the reader or visibility, by reason
     reject_reasons: Counter = field(default_factory=Counter)
     keyframes: int = 0
     frames: int = 0
@@ -202,7 +204,11 @@ class GenerateReport:
     swept: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        out = asdict(self)
+        """JSON-ready copy (dataclasses.asdict would rebuild Counters from (key, value) pairs)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = dict(sorted(value.items())) if isinstance(value, dict) else value
         out["rows"] = {"/".join(k): v for k, v in sorted(self.rows.items())}
         return out
 
@@ -279,7 +285,7 @@ def run_generate(
         report.frames += stats.get("frames", 0)
         report.keyframes += stats.get("keyframes", 0)
         report.skips.update(stats.get("skips", {}))
-        report.reader_skipped.update(stats.get("reader_skipped", {}))
+        report.frames_skipped.update(stats.get("frames_skipped", {}))
         report.record_rejects += manifest.get("rejected", 0)
         report.reject_reasons.update(manifest.get("reject_reasons", {}))
     report.reject_reasons.update(Counter("crash" for _ in crashes))

@@ -33,7 +33,3 @@ def sample_clip(scene: Any, n_frames: int = DEFAULT_CLIP_FRAMES) -> list[int]:
 def video_image_path(scene_id: str, position: int, frame_index: int) -> str:
     """Layout path of clip frame `position` (0-based) showing source frame `frame_index`."""
     return f"{scene_id}/video_color/frame{position}_{frame_index}.jpg"
-
-
-def video_depth_path(scene_id: str, position: int, frame_index: int) -> str:
-    return f"{scene_id}/video_depth/frame{position}_{frame_index}.png"

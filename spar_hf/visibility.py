@@ -85,7 +85,7 @@ def frame_visibility(table: _ObjectTable, frame: Frame, depth: np.ndarray, confi
     pose = np.asarray(frame.pose, dtype=float)
     rot, t = pose[:3, :3], pose[:3, 3]
     k = frame.intrinsics
-    cam = (table.points - t) @ rot
+    cam = np.einsum("ij,jk->ik", table.points - t, rot)  # einsum: no BLAS threads for an (N, 3) x (3, 3) product
     z = cam[:, 2]
     front = z > 1e-6
     safe_z = np.where(front, z, 1.0)
@@ -106,7 +106,7 @@ def frame_visibility(table: _ObjectTable, frame: Frame, depth: np.ndarray, confi
     v_hi = np.maximum.reduceat(np.where(vis, v, -np.inf), table.starts)
     with np.errstate(invalid="ignore"):
         area = np.where(n_visible > 0, (u_hi - u_lo) * (v_hi - v_lo), 0.0)
-    centre_cam = (table.centers - t) @ rot
+    centre_cam = np.einsum("ij,jk->ik", table.centers - t, rot)
     lo, hi = config.depth_range
     keep = (fraction >= config.min_visible_fraction) & (area >= config.min_bbox_area_px) & (centre_cam[:, 2] >= lo) & (centre_cam[:, 2] <= hi)
 

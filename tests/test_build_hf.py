@@ -183,3 +183,19 @@ def test_bad_input_is_a_clean_error(tmp_path, capsys):
     spar = make_layout(tmp_path)
     assert main(["build", "--from", str(spar), "--out", str(tmp_path / "hf"), "--configs", "spatialforge"]) == 2
     assert "spar-hf ingest" in capsys.readouterr().err
+
+
+def test_official_qa_only_download_reports_every_record(tmp_path, capsys):
+    import shutil
+
+    spar = make_layout(tmp_path)
+    shutil.rmtree(spar / "scannet" / "images")  # newer official cards ship QA without images
+    hf = tmp_path / "hf"
+    assert main(["build", "--from", str(spar), "--out", str(hf), "--configs", "7m,bench"]) == 0
+    out = capsys.readouterr().out
+    # 7m: every readable line (5 + 1 train, N_VAL val) misses its image, plus the bad JSON line; bench: the candidates
+    n_7m = N_TRAIN_OK + 1 + 1 + N_VAL
+    assert f"7m: no rows, left out of the card (in={n_7m} rejected={n_7m})" in out
+    assert f"bench: no rows, left out of the card (in={N_VAL_BENCH} rejected={N_VAL_BENCH})" in out
+    assert len((hf / "rejects" / "7m.jsonl").read_text().splitlines()) == n_7m
+    assert not (hf / "7m").exists() and "config_name" not in (hf / "README.md").read_text()

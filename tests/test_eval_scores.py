@@ -236,3 +236,24 @@ def test_prompts_match_lmms_eval_layout():
     assert build_prompt("camera_motion_infer", "Q?").startswith("\nQ?\nThe values represent the bounding box coordinates")
     assert build_prompt("view_change_infer", "Q?") == "\nQ?\n\n"
     assert build_prompt("depth_prediction_oc", "Q?", variant="gpt4v").endswith("anything other than a single number!")
+
+
+# ---------------------------------------------------------------- robustness
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from spar_hf.eval.bench_tasks import BENCH_TASKS  # noqa: E402
+
+TOKENS = list("0123456789.-+:,;^ eAaBbCDEF()<>/\n_") + ["move_right", "rotate_left", "<answer>", "</think>", "answer:"]
+TEXT = st.lists(st.sampled_from(TOKENS), max_size=20).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(task=st.sampled_from(BENCH_TASKS), prediction=TEXT, answer=TEXT)
+def test_scorers_never_raise_and_stay_in_range(task, prediction, answer):
+    for protocol in ("lmms-eval", "vlmevalkit", "strict"):
+        score = score_question(protocol, task, prediction, answer, QUESTION_ABCD)
+        assert 0.0 <= score <= 1.0
+
+
+QUESTION_ABCD = "Which? A. left B. right C. above D. below"

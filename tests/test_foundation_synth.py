@@ -119,3 +119,13 @@ def test_synth_summary_and_bad_arguments(tmp_path, capsys):
     assert capsys.readouterr().out.strip().splitlines()[-1].startswith("synth: in=1 out=1 rejected=0 frames=2")
     assert main(["synth", "--out", str(tmp_path / "y"), "--scenes", "0"]) == 2
     assert "--scenes" in capsys.readouterr().err
+
+
+def test_rerun_with_fewer_frames_leaves_no_stale_frames(tmp_path):
+    from spar_hf.scene.synthetic import write_scene
+
+    write_scene(generate_scene("scene0000_00", 0, 5), tmp_path)
+    write_scene(generate_scene("scene0000_00", 0, 3), tmp_path)
+    assert sorted(p.name for p in (tmp_path / "scene0000_00" / "color").iterdir()) == ["0.jpg", "1.jpg", "2.jpg"]
+    assert [p.name for p in tmp_path.iterdir()] == ["scene0000_00"]
+    assert len(read_scene(tmp_path / "scene0000_00").frames) == 3

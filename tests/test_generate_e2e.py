@@ -120,13 +120,16 @@ def test_bad_scene_is_rejected_with_reason(scenes, tmp_path, capsys):
     root = tmp_path / "scenes"
     root.mkdir()
     shutil.copytree(scenes / "scene0000_00", root / "scene0000_00")
+    (root / "scene0000_00" / "pose" / "3.txt").write_text("-inf -inf -inf -inf\n" * 4)  # ScanNet's invalid pose
     broken = root / "scene0001_00"
     shutil.copytree(scenes / "scene0001_00", broken)
     (broken / "scene0001_00.aggregation.json").unlink()
     out = tmp_path / "spar"
-    assert _generate(root, out, "--tasks", "obj_count") == 0
+    assert _generate(root, out, "--tasks", "obj_count", "--report", str(tmp_path / "run.json")) == 0
     summary = capsys.readouterr().out.strip().splitlines()[-1]
     assert "in=2 out=1 rejected=1" in summary and "bad scene: 1" in summary
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert sum(run["frames_skipped"].values()) == 1 and run["frames"] == N_FRAMES - 1
     rejects = [json.loads(line) for line in (out / "synthetic" / "rejects.jsonl").read_text().splitlines()]
     assert [r["record"]["scene"] for r in rejects] == ["scene0001_00"]
     assert "aggregation.json" in rejects[0]["reason"]
@@ -153,3 +156,24 @@ def test_verify_catches_a_tampered_answer(reference, tmp_path, capsys):
     output = capsys.readouterr().out
     assert f"{path}:1: {record['id']}: mismatch" in output
     assert "mismatches=1 " in output.strip().splitlines()[-1]
+
+
+def test_generator_crash_is_logged_and_fails_the_run(scenes, tmp_path, capsys, monkeypatch):
+    import spar_hf.tasks.registry as registry
+    from spar_hf.tasks.registry import TaskSpec
+
+    def boom(records, rng, config):
+        raise RuntimeError(f"boom in {records.scene.id}")
+
+    table = {"obj_count": TaskSpec("obj_count", "toy", "single", ("fill",), generate=boom)}
+    monkeypatch.setattr(registry, "all_tasks", lambda: table)
+    root = tmp_path / "scenes"
+    root.mkdir()
+    shutil.copytree(scenes / "scene0002_00", root / "scene0002_00")
+    out = tmp_path / "spar"
+    assert _generate(root, out) == 1
+    assert "rejected=1" in capsys.readouterr().out.strip().splitlines()[-1]
+    (reject,) = [json.loads(line) for line in (out / "synthetic" / "rejects.jsonl").read_text().splitlines()]
+    assert reject["reason"] == "crash: RuntimeError: boom in scene0002_00"
+    assert "Traceback" in reject["record"]["traceback"]
+    assert not (out / "synthetic" / "parts" / "scene0002_00" / "manifest.json").exists()

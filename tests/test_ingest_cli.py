@@ -138,7 +138,6 @@ def fixture(tmp_path_factory) -> dict:
 
     bad = _bad_records()
     known = [fix(r) for r in _known_records()]
-    files: dict[str, list] = {}
     # JSONL: 20 good per task, every bad record, the known records; order interleaved.
     lines: list[str] = []
     expected_reject_lines: dict[int, tuple[str, str]] = {}
@@ -252,7 +251,7 @@ def test_pixel_boxes_hand_computed(ingested):
     (rec,) = _by_source_id(ingested, "k-oi-val")  # 640 x 480 OpenImages validation image, two labelled cups
     assert rec["image"] == [f"openimages/validation/{OI_VAL}.jpg"]
     assert [b["bbox_px"] for b in rec["meta"]["boxes"]] == [[0.0, 0.0, 320.0, 240.0], [320.0, 240.0, 640.0, 480.0]]
-    assert rec["meta"]["labels"] == ["cup"]
+    assert [b["label"] for b in rec["meta"]["boxes"]] == ["cup", "cup"]
 
 
 def test_pixmo_sha_counting_and_multiturn(fixture, ingested):
@@ -343,3 +342,33 @@ def test_bad_arguments_exit_2(fixture, tmp_path, capsys):
     code = main(["ingest", "spatialforge", "--annotations", str(fixture["jsonl"]),
                  "--images", "objects365", "--out", str(tmp_path)])
     assert code == 2 and "expected NAME=DIR" in capsys.readouterr().err
+
+
+def test_more_reject_codes_and_escape(fixture, tmp_path):
+    from spar_hf.ingest.images import parse_image_roots
+    from spar_hf.ingest.spatialforge import ingest
+
+    ann = tmp_path / "more.jsonl"
+    rows = [
+        [1, 2],
+        {"image": O365_A, "conversations": [{"from": "gpt", "value": "orphan answer"}]},
+        {"image": O365_A, "task": "grounding", "conversations": _conv("Locate the cup.", "It is on the table.")},
+        {"image": O365_A, "task": "referring", "conversations": _conv("Describe it.", "A cup.")},
+        {"image": "../../etc/passwd", "conversations": _conv("How many cups?", "1")},
+        {"image": f"openimages/{OI_VAL}", "conversations": _conv("How many cups?", "1")},
+    ]
+    ann.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    roots = parse_image_roots([f"objects365={fixture['o365']}", f"openimages={fixture['oi']}"])
+    result = ingest([ann], roots, tmp_path / "out", progress=False)
+    rejects = [json.loads(l) for l in (tmp_path / "out" / "spatialforge" / "rejects.jsonl").read_text().splitlines()]
+    assert [(r["line"], r["reason"]) for r in rejects] == [
+        (1, "not_an_object: record is a list, expected a JSON object"),
+        (2, "missing_field: conversations has no human/user turn followed by a gpt/assistant turn"),
+        (3, "no_boxes: a grounding answer needs at least one box"),
+        (4, "no_boxes: a referring question needs at least one box"),
+        (5, "image_not_found: '../../etc/passwd' not found under --images objects365, openimages"),
+    ]
+    # "openimages/<ImageID>" picks the root by its name, then the split folders
+    assert result.summary.n_out == 1 and result.per_task["counting"].n_out == 1
+    (line,) = (tmp_path / "out" / "spatialforge" / "qa_jsonl" / "train" / "counting" / "fill" / "fill_1.jsonl").read_text().splitlines()
+    assert json.loads(line)["image"] == [f"openimages/validation/{OI_VAL}.jpg"]

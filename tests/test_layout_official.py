@@ -89,3 +89,9 @@ def test_filters(tmp_path: Path):
     assert layout.splits("scannet") == ["train", "val"]
     assert [f.path.name for f in layout.files(split="val")] == ["select_2.jsonl"]
     assert layout.count(split="train", format="fill") == 2
+
+
+def test_parent_of_spar_folder_is_accepted(tmp_path: Path):
+    _official(tmp_path)
+    assert SparLayout(tmp_path).sources() == ["scannet"]
+    assert SparLayout(tmp_path / "spar" / "scannet").sources() == ["scannet"]

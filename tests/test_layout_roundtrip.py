@@ -169,3 +169,31 @@ def test_intrinsics_4x4_and_video_paths(tmp_path: Path):
     np.testing.assert_array_equal(pose[3], [0, 0, 0, 1])
     assert pose[0, 3] == 0.5
     assert str(store.depth_path("s1/video_color/frame2_40.jpg")).endswith("s1/video_depth/frame2_40.png")
+
+
+def test_reassembly_with_fewer_tasks_prunes_the_rest(written):
+    _, out, _, _, _ = written
+    result = assemble(out, [SCENE], {SCENE: "val"}, {"depth_prediction_oc": ("fill",)})
+    names = sorted(str(p.relative_to(out / "qa_jsonl")) for p in (out / "qa_jsonl").rglob("*.jsonl"))
+    assert names == ["train/depth_prediction_oc/fill/fill_0.jsonl", "val/depth_prediction_oc/fill/fill_2.jsonl"]
+    assert sorted(p.name for p in (out / "qa_jsonl").iterdir()) == ["train", "val"]
+    assert not (out / "qa_jsonl" / "train" / "obj_spatial_relation_oo").exists()
+    assert result.rows[("val", "depth_prediction_oc", "fill")] == 2
+
+
+def test_non_jpeg_colour_and_other_depth_scale_are_converted_once(tmp_path: Path):
+    from spar_hf.layout.writer import write_frame
+
+    Image.new("RGB", (8, 6), (0, 0, 255)).save(tmp_path / "c.png")
+    # a depth map in units of 1/4000 m (ScanNet++ style): 6000 -> 1.5 m -> 1500 mm
+    Image.fromarray(np.full((6, 8), 6000, dtype=np.uint16)).save(tmp_path / "d.png")
+    frame = FrameData(4, str(tmp_path / "c.png"), str(tmp_path / "d.png"), 4000.0, np.eye(4), np.eye(3))
+    written = write_frame(tmp_path / "images", "s/image_color/4.jpg", frame)
+    assert written == ["s/image_color/4.jpg", "s/image_depth/4.png", "s/pose/4.txt", "s/intrinsic/4.txt"]
+    colour = (tmp_path / "images/s/image_color/4.jpg").read_bytes()
+    assert colour[:3] == b"\xff\xd8\xff"
+    with Image.open(tmp_path / "images/s/image_depth/4.png") as depth:
+        assert np.array(depth).dtype == np.uint16 and int(np.array(depth)[0, 0]) == 1500
+    again = tmp_path / "again"
+    write_frame(again, "s/image_color/4.jpg", frame)
+    assert (again / "s/image_color/4.jpg").read_bytes() == colour  # deterministic encoding

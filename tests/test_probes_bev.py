@@ -115,3 +115,12 @@ def test_ape_matches_by_label_then_order_and_counts_missing():
 def test_seven_distance_bins_as_in_the_paper():
     assert len(DISTANCE_BINS) == 7
     assert DISTANCE_BINS[0] == (0, 1) and DISTANCE_BINS[-1][0] == 10
+
+
+def test_score_records_perfect_predictions_have_zero_error():
+    from spar_hf.probes.bev import score_records
+
+    out = map_bev.generate(_records(), np.random.default_rng(5), {})
+    report = score_records(out, {r.id: r.answer for r in out})
+    assert report.n_missing == 0 and report.overall.n == 3 * len(out)
+    assert report.overall.mean < 0.051  # answers are rounded to 0.1 m

@@ -106,3 +106,12 @@ def test_instance_without_box_is_counted_and_left_out(tmp_path):
 def test_missing_bbox_file_names_it(tmp_path):
     with pytest.raises(SparError, match="bbox_3d.json"):
         structured3d.read_scene(write_structured3d_scene(tmp_path, drop_bbox_file=True))
+
+
+def test_render_without_camera_file_is_skipped_and_counted(tmp_path):
+    scene_dir = write_structured3d_scene(tmp_path)
+    (scene_dir / "2D_rendering" / "485142" / "perspective" / "full" / "0" / "camera_pose.txt").unlink()
+    scene = structured3d.read_scene(scene_dir)
+    assert scene.skipped == {"render without camera_pose.txt": 1}
+    assert [f.index for f in scene.frames] == [0, 1]
+    assert scene.frames[0].color_path.endswith("485142/perspective/full/1/rgb_rawlight.png")

@@ -80,11 +80,12 @@ def test_obj_count_skips_label_with_an_unseen_instance():
     assert counting.generate(records, rng(), {}) == []
 
 
-def test_appearance_order_table_sofa_lamp():
+def test_appearance_order_by_first_sight_of_each_label():
     out = appearance.generate(build_records(), rng(), {})
+    # first sight: chair 1 and table at Frame-1 (a tie: never asked together), sofa Frame-2, lamp Frame-4
     fills = [r for r in out if r.format == "fill"]
-    assert fills and all(r.answer == "table, sofa, lamp" for r in fills)  # first seen at frames 1, 2, 4
-    sentence = next(r for r in out if r.format == "sentence")
+    assert sorted(r.answer for r in fills) == ["chair, sofa, lamp", "table, sofa, lamp"]
+    sentence = next(r for r in out if r.format == "sentence" and r.answer.startswith("The table"))
     assert sentence.answer == "The table appears first (Frame-1), then the sofa (Frame-2), and finally the lamp (Frame-4)."
     assert all(appearance.verify(r) == [] for r in out)
     bad = fills[0]
@@ -206,3 +207,20 @@ def test_imagination_base_when_one_frame_shows_everything():
     spec = all_tasks()["spatial_imagination_oc_video"]
     out = spec.generate(records, rng(), {"max_per_task": 4})
     assert out and all(not r.meta["hard"] and spec.verify(r, None) == [] for r in out)
+
+
+def test_registry_holds_this_areas_tasks_with_verify():
+    table = all_tasks()
+    expected = {
+        "distance_prediction_oo_video": ("fill", "select", "sentence"),
+        "distance_infer_center_oo_video": ("fill", "select", "sentence"),
+        "room_size": ("fill", "select", "sentence"),
+        "spatial_imagination_oc_video": ("sentence",), "spatial_imagination_oc_video_hard": ("sentence",),
+        "spatial_imagination_oo_video": ("sentence",), "spatial_imagination_oo_video_hard": ("sentence",),
+        "appearance_order": ("fill", "sentence"), "obj_count": ("fill", "sentence"),
+        "obj_frame_locate": ("sentence",), "nav_video": ("sentence",),
+        "spatial_imagination_map_mv": ("sentence",), "grounding_3d_mv": ("sentence",),
+    }
+    for name, formats in expected.items():
+        assert table[name].formats == formats and table[name].verify is not None
+        assert table[name].view == ("multi" if name.endswith("_mv") else "video")

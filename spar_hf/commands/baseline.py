@@ -26,10 +26,10 @@ def run(args: argparse.Namespace) -> int:
 
     from spar_hf.atomic import atomic_open
     from spar_hf.baselines import baseline_predictions
-    from spar_hf.eval.bench_data import load_bench
+    from spar_hf.eval.bench_data import read_columns
     from spar_hf.report import Summary
 
-    rows = load_bench(args.dataset, args.config, ["id", "task", "question", "answer"]).to_dict()
+    rows = read_columns(args.dataset, args.config, ["id", "task", "question", "answer"])
     predictions = baseline_predictions(args.kind, rows, args.seed)
     summary = Summary("baseline")
     summary.n_in = len(rows["id"])

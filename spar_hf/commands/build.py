@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         summary.reasons.update(res.reasons)
         if counts.get("not_drawn"):
             summary.extra["not_drawn"] = summary.extra.get("not_drawn", 0) + counts["not_drawn"]
-        splits = " ".join(f"{s}={n}" for s, n in res.splits.items())
+        splits = " ".join(f"{s}={n}" for s, n in res.splits.items()) or "no rows, left out of the card"
         lines.append(f"  {res.name}: {splits} (in={counts.get('in', 0)} rejected={counts.get('rejected', 0)})"
                      + (" [resumed]" if res.resumed else ""))
         bar.update(1)
@@ -78,6 +78,10 @@ def run(args: argparse.Namespace) -> int:
     bar.close()
     for line in lines:
         print(line)
+    missing = sum(n for reason, n in summary.reasons.items() if reason.startswith("missing"))
+    if missing:
+        print(f"  {missing} row(s) name files not on disk (the official download ships QA only: rebuild images/ "
+              f"from the source datasets); each is listed in {args.out}/rejects/<config>.jsonl")
     summary.extra["configs"] = ",".join(names)
     summary.extra["out_dir"] = args.out
     print(summary.line())

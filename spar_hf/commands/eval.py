@@ -23,6 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--format", choices=FORMAT_CHOICES, default="md", help="report format (default: md)")
     parser.add_argument("--out", help="write the report here (default: standard output)")
     parser.add_argument("--details", help="also write per-question scores as JSONL here")
+    parser.add_argument("--compare", choices=("full", "tiny"),
+                        help="append the paper's Table 4 rows (full) or Table 11 rows (tiny) with their checks")
     parser.set_defaults(func=run)
 
 
@@ -32,19 +34,21 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from spar_hf.atomic import atomic_open, atomic_write_text
-    from spar_hf.eval.bench_data import load_bench
+    from spar_hf.eval.bench_data import read_columns
     from spar_hf.eval.evaluate import evaluate
+    from spar_hf.eval.reference import load_reference
     from spar_hf.eval.report import render
     from spar_hf.predictions import read_predictions
     from spar_hf.report import Summary
 
     predictions = read_predictions(args.predictions)
-    rows = load_bench(args.dataset, args.config, ["id", "task", "question", "answer"]).to_dict()
+    rows = read_columns(args.dataset, args.config, ["id", "task", "question", "answer"])
     n = len(rows["id"])
     progress = tqdm(range(n), desc=f"scoring ({args.protocol})", unit="q", disable=None, file=sys.stderr)
     result = evaluate(rows, predictions.by_id, args.protocol, progress=progress)
     meta = {"dataset": str(args.dataset), "config": args.config, "predictions": str(args.predictions)}
-    text = render(result, args.format, meta)
+    reference = load_reference(args.compare) if args.compare else None
+    text = render(result, args.format, meta, reference)
     if args.details:
         with atomic_open(args.details, "w") as handle:
             for row in result.details:

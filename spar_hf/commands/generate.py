@@ -64,7 +64,7 @@ def _print_tables(report) -> None:
     for key, n in report.skips.items():
         reason = key.split(": ", 1)[-1]
         by_reason[reason] = by_reason.get(reason, 0) + n
-    for title, counter in (("frames skipped by the reader", report.reader_skipped),
+    for title, counter in (("frames skipped (reader, visibility)", report.frames_skipped),
                            ("candidates skipped by generators", by_reason),
                            ("records/scenes rejected", report.reject_reasons)):
         if counter:

@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from spar_hf.atomic import atomic_open, atomic_write_bytes
-    from spar_hf.eval.bench_data import load_bench
+    from spar_hf.eval.bench_data import iter_bench
     from spar_hf.eval.bench_tasks import BENCH_TASKS
     from spar_hf.eval.prompts import build_prompt
     from spar_hf.report import RejectLog, Summary
@@ -70,14 +70,13 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     image_dir_name = f"{out.stem}_images"
     image_dir = out.parent / image_dir_name
-    dataset = load_bench(args.dataset, args.config, ["id", "task", "question", "image"])
     summary = Summary("prompts")
     seen: set[int] = set()
     rejects_path = out.with_name(out.stem + ".rejects.jsonl")
     with atomic_open(out, "w") as handle, RejectLog(rejects_path, summary) as rejects:
-        bar = tqdm(total=len(dataset), desc="prompts", unit="q", disable=None)
-        for batch in dataset.with_format("arrow").iter(batch_size=BATCH):
-            for row in batch.to_pylist():
+        bar = tqdm(desc="prompts", unit="q", disable=None)
+        for batch in iter_bench(args.dataset, args.config, ["id", "task", "question", "image"], BATCH):
+            for row in (dict(zip(batch, values)) for values in zip(*batch.values())):
                 summary.n_in += 1
                 bar.update(1)
                 ident, task = int(row["id"]), row["task"]

@@ -30,8 +30,9 @@ def run(args: argparse.Namespace) -> int:
                     other.append(f"{label}={n}")
             kinds = ", ".join(f"{k}: {v}" for k, v in sorted(audit.ambiguous.items()))
             amb = sum(audit.ambiguous.values())
-            print(f"{name:<{width}}  {audit.records:>8}  {audit.checked:>8}  {audit.mismatch:>8}  {amb:>9}  "
-                  f"{' '.join(other)}{(' (' + kinds + ')') if kinds else ''}")
+            line = (f"{name:<{width}}  {audit.records:>8}  {audit.checked:>8}  {audit.mismatch:>8}  {amb:>9}  "
+                    f"{' '.join(other)}{(' (' + kinds + ')') if kinds else ''}")
+            print(line.rstrip())
     for example in report.examples[:10]:
         print(f"{example['file']}:{example['line']}: {example['id']}: {example['finding']}")
     for problem in report.problems[:10]:

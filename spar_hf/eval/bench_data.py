@@ -1,46 +1,59 @@
-"""Loading a SPAR-Bench dataset (ours or anything with the hub columns) for the eval commands.
+"""Reading a SPAR-Bench dataset (ours or anything with the hub columns) for the eval commands.
 
-Only the needed columns are read (`columns=` of the Parquet loader), so scoring never touches
-the images. Errors become SparError naming the dataset, the config and the reason.
+The `test` split is streamed (`streaming=True`) with only the needed columns: nothing is copied
+into the datasets cache, so a rebuilt dataset is never shadowed by a stale cached copy (the cache
+key of a local folder does not change when its files do), and scoring never reads the images.
+Errors become SparError naming the dataset, the config and the reason.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import Any
 
 from spar_hf.errors import SparError
 
 HUB_COLUMNS = ("id", "img_type", "format_type", "task", "source", "image", "question", "answer")
 SPLIT = "test"
+BATCH = 256
 
 
-def _root_cause(exc: BaseException) -> str:
+def _first_line(exc: BaseException) -> str:
     while exc.__cause__ is not None or exc.__context__ is not None:
         exc = exc.__cause__ or exc.__context__
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
-def load_bench(path: str | os.PathLike, config: str, columns: list[str]) -> Any:
-    """The `test` split of `config` in the dataset at `path`, restricted to `columns`.
-
-    Returns a datasets.Dataset; SparError when the folder, config, split or a column is missing.
-    """
+def iter_bench(path: str | os.PathLike, config: str, columns: list[str], batch_size: int = BATCH) -> Iterator[dict[str, list[Any]]]:
+    """Batches (column -> list) of the `test` split of `config`; images come undecoded as {bytes, path}."""
     import datasets
+    import pyarrow
 
-    missing_cols = [c for c in columns if c not in HUB_COLUMNS]
-    if missing_cols:
-        raise ValueError(f"not SPAR-Bench columns: {missing_cols}")
+    unknown = [c for c in columns if c not in HUB_COLUMNS]
+    if unknown:
+        raise ValueError(f"not SPAR-Bench columns: {unknown}")
     try:
-        return datasets.load_dataset(str(path), config, split=SPLIT, columns=list(columns))
+        stream = datasets.load_dataset(str(path), config, split=SPLIT, columns=list(columns), streaming=True)
     except ValueError as exc:
-        if "BuilderConfig" in str(exc) or "Unknown split" in str(exc) or "split" in str(exc).lower():
-            raise SparError(f"{path}: {exc}") from None
-        raise SparError(f"{path} (config {config}): {exc}") from None
+        raise SparError(f"{path} (config {config}): {_first_line(exc)}") from None
     except (FileNotFoundError, ConnectionError) as exc:
-        raise SparError(f"{path}: no dataset there ({_root_cause(exc)})") from None
-    except datasets.exceptions.DatasetGenerationError as exc:
+        raise SparError(f"{path}: no dataset there ({_first_line(exc)})") from None
+    if "image" in columns:
+        stream = stream.cast_column("image", datasets.List(datasets.Image(decode=False)))
+    try:
+        yield from stream.iter(batch_size=batch_size)
+    except (pyarrow.ArrowException, datasets.exceptions.DatasetGenerationError, OSError, KeyError) as exc:
         raise SparError(
-            f"{path} (config {config}): cannot read columns {', '.join(columns)} ({_root_cause(exc)}); "
+            f"{path} (config {config}): cannot read columns {', '.join(columns)} ({_first_line(exc)}); "
             f"a SPAR-Bench dataset has {', '.join(HUB_COLUMNS)}"
         ) from None
+
+
+def read_columns(path: str | os.PathLike, config: str, columns: list[str]) -> dict[str, list[Any]]:
+    """The whole `test` split of `config` as column -> list (only `columns`)."""
+    out: dict[str, list[Any]] = {c: [] for c in columns}
+    for batch in iter_bench(path, config, columns):
+        for column in columns:
+            out[column].extend(batch[column])
+    return out

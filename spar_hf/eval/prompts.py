@@ -39,11 +39,3 @@ def build_prompt(task: str, question: str, *, variant: str = "default", pre_prom
     assert kind == VCI
     return pre_prompt + "\n" + question + "\n\n"
 
-
-GENERATION_KWARGS: dict[str, object] = {
-    "max_new_tokens": 100,
-    "temperature": 0,
-    "top_p": 1.0,
-    "num_beams": 1,
-    "do_sample": False,
-}

@@ -10,7 +10,6 @@ the single rule that produced the derived parts, and tests hold the file to it.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -26,8 +25,8 @@ COLUMNS: tuple[str, ...] = (
     + ("High",) + tuple(s for _, s in TABLE4_COLUMNS[11:20])
 )
 TABLES = ("full", "tiny")
-MEDIUM_WITHOUT_VCI = "Medium leaves out ViewChgI: it is the mean of PosMatch and CamMotion only (lmms-eval's logging bug)"
-DIFFERS = "differs from the mean of the row's own task columns"
+MEDIUM_WITHOUT_VCI = "leaves out ViewChgI (mean of PosMatch and CamMotion only: lmms-eval's logging bug)"
+DIFFERS = "differs from the mean of its task columns"
 
 
 @dataclass(frozen=True)
@@ -90,6 +89,3 @@ def find_row(name: str, table: str = "full") -> ReferenceRow:
             return row
     raise KeyError(f"no row named {name!r} in the {table} table")
 
-
-def is_close(a: float | None, b: float | None) -> bool:
-    return a is None and b is None or (a is not None and b is not None and math.isclose(a, b, abs_tol=TOLERANCE + _EPS))

@@ -10,6 +10,7 @@ from typing import Any
 from spar_hf.eval.aggregate import SUMMARY_KEYS
 from spar_hf.eval.bench_tasks import BENCH_TASKS, LEVEL_OF, SHORT_NAMES
 from spar_hf.eval.evaluate import EvalResult
+from spar_hf.eval.reference import ReferenceRow
 
 FORMATS = ("md", "json", "csv")
 MAX_IDS_MD = 50
@@ -23,8 +24,13 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 6)
 
 
-def as_dict(result: EvalResult, meta: dict[str, Any]) -> dict[str, Any]:
-    """Plain data for JSON: scores on 0-100 (None = unscored), counts, missing/unknown ids."""
+def _reference_dict(row: ReferenceRow) -> dict[str, Any]:
+    return {"name": row.name, "group": row.group, "published": {k: row.published[k] for k in SUMMARY_KEYS},
+            "recomputed": row.recomputed, "flags": row.flags}
+
+
+def as_dict(result: EvalResult, meta: dict[str, Any], reference: list[ReferenceRow] | None = None) -> dict[str, Any]:
+    """Plain data for JSON: scores on 0-100 (None = unscored), counts, missing/unknown ids, paper rows."""
     summary = result.summary
     tasks = []
     for task in BENCH_TASKS:
@@ -40,11 +46,12 @@ def as_dict(result: EvalResult, meta: dict[str, Any]) -> dict[str, Any]:
         "missing_ids": result.missing_ids,
         "unknown_ids": result.unknown_ids,
         "rejected": result.rejected,
+        **({"reference": [_reference_dict(r) for r in reference]} if reference is not None else {}),
     }
 
 
-def to_json(result: EvalResult, meta: dict[str, Any]) -> str:
-    return json.dumps(as_dict(result, meta), indent=2, ensure_ascii=False) + "\n"
+def to_json(result: EvalResult, meta: dict[str, Any], reference: list[ReferenceRow] | None = None) -> str:
+    return json.dumps(as_dict(result, meta, reference), indent=2, ensure_ascii=False) + "\n"
 
 
 def _id_list(ids: list[int]) -> str:
@@ -52,7 +59,23 @@ def _id_list(ids: list[int]) -> str:
     return shown + (f", ... ({len(ids) - MAX_IDS_MD} more; all in --format json)" if len(ids) > MAX_IDS_MD else "")
 
 
-def to_markdown(result: EvalResult, meta: dict[str, Any]) -> str:
+def _reference_markdown(summary: dict[str, float | None], reference: list[ReferenceRow]) -> list[str]:
+    table = reference[0].table if reference else ""
+    lines = ["", f"## Paper reference rows (SPAR-Bench {table}; published, recomputed from the row's own task columns)", "",
+             "| model | Avg | Low | Medium | High | flags |", "|---|---:|---:|---:|---:|---|",
+             "| **this run** | " + " | ".join(_pct(summary[k]) for k in SUMMARY_KEYS) + " | |"]
+    for row in reference:
+        cells = []
+        for key in SUMMARY_KEYS:
+            pub, rec = row.published[key], row.recomputed[key]
+            flagged = any(f["column"] == key for f in row.flags)
+            cells.append(f"{_pct(pub)} ({_pct(rec)})" if flagged or (pub is None and rec is not None) else _pct(pub))
+        flags = "; ".join(f"{f['column']} {f['reason']}" for f in row.flags)
+        lines.append(f"| {row.name} | " + " | ".join(cells) + f" | {flags} |")
+    return lines
+
+
+def to_markdown(result: EvalResult, meta: dict[str, Any], reference: list[ReferenceRow] | None = None) -> str:
     data = as_dict(result, meta)
     lines = [f"# SPAR-Bench evaluation (protocol: {result.protocol})", ""]
     lines += [f"- {key}: {value}" for key, value in meta.items()]
@@ -72,13 +95,17 @@ def to_markdown(result: EvalResult, meta: dict[str, Any]) -> str:
     lines.append("")
     lines.append("Scores are 0-100; '-' = unscored (no questions, or every prediction null). "
                  "Medium includes ViewChgI; Avg is the mean of the 20 tasks.")
+    if reference is not None:
+        lines += _reference_markdown(data["summary"], reference)
+        lines.append("")
+        lines.append("Reference cells read `published (recomputed)` where the two differ beyond rounding or the paper prints none.")
     return "\n".join(lines) + "\n"
 
 
 CSV_FIELDS = ("protocol", "key", "short", "level", "questions", "predicted", "missing", "null", "score", "ids")
 
 
-def to_csv(result: EvalResult, meta: dict[str, Any]) -> str:
+def to_csv(result: EvalResult, meta: dict[str, Any], reference: list[ReferenceRow] | None = None) -> str:
     data = as_dict(result, meta)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, lineterminator="\n")
@@ -92,15 +119,19 @@ def to_csv(result: EvalResult, meta: dict[str, Any]) -> str:
                          "null": row["null"], "score": _pct(row["score"])})
     writer.writerow({"protocol": result.protocol, "key": "missing_ids", "ids": " ".join(map(str, result.missing_ids))})
     writer.writerow({"protocol": result.protocol, "key": "unknown_ids", "ids": " ".join(map(str, result.unknown_ids))})
+    for row in reference or []:
+        for key in SUMMARY_KEYS:
+            writer.writerow({"protocol": f"paper-{row.table}", "key": row.name, "level": key,
+                             "score": _pct(row.published[key])})
     return buffer.getvalue()
 
 
-def render(result: EvalResult, fmt: str, meta: dict[str, Any]) -> str:
-    """The report in `fmt` ("md", "json" or "csv")."""
+def render(result: EvalResult, fmt: str, meta: dict[str, Any], reference: list[ReferenceRow] | None = None) -> str:
+    """The report in `fmt` ("md", "json" or "csv"), with the paper's rows appended when given."""
     if fmt == "md":
-        return to_markdown(result, meta)
+        return to_markdown(result, meta, reference)
     if fmt == "json":
-        return to_json(result, meta)
+        return to_json(result, meta, reference)
     if fmt == "csv":
-        return to_csv(result, meta)
+        return to_csv(result, meta, reference)
     raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")

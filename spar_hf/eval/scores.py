@@ -6,8 +6,6 @@ compared as `rel <= 1 - theta`), computed once, so results agree with theirs to 
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 # 1 - theta for theta in 0.50, 0.55, ..., 0.95, as the float64 values numpy produces.
@@ -56,6 +54,3 @@ def vci(pred_motion: dict[str, float], gold_motion: dict[str, float], *, swapped
         scores.append(mra(gold_axis, pred_axis) if swapped else mra(pred_axis, gold_axis))
     return sum(scores) / len(scores)
 
-
-def is_finite(value: float | None) -> bool:
-    return value is not None and math.isfinite(value)

@@ -19,6 +19,7 @@ import re
 from typing import Any, Iterable, NamedTuple, Sequence
 
 import numpy as np
+import orjson
 
 STYLES = ("qwen3", "qwen25", "internvl")
 
@@ -28,7 +29,7 @@ MIN_PIXELS = 4 * 28 * 28
 MAX_PIXELS = 16384 * 28 * 28
 MAX_RATIO = 200
 
-_BRACKETS_RE = re.compile(r"\[([^\[\]]*)\]")
+_BRACKETS_RE = re.compile(r"\[[^\[\]]*\]")
 _OBJECT_RE_CACHE: dict[str, re.Pattern] = {}
 _ARRAY_RE = re.compile(r"(?:```(?:json)?\s*)?(\[\s*\{[^{}]*\}(?:\s*,\s*\{[^{}]*\})*\s*\])(?:\s*```)?")
 _BOX_TAG_RE = re.compile(r"<box>.*?</box>", re.S)
@@ -66,15 +67,24 @@ def parse_number(token: str) -> int | float:
         return float(token)
 
 
-def _number_list(inner: str) -> tuple | None:
-    """'1, 2.5, NaN' -> (1, 2.5, nan); None unless it is two or more comma-separated numbers."""
-    parts = inner.split(",")
-    if len(parts) < 2:
-        return None
+def _number_list(bracketed: str) -> tuple | None:
+    """'[1, 2.5, NaN]' -> (1, 2.5, nan); None unless it is two or more comma-separated numbers.
+
+    orjson parses the common all-JSON case in C; NaN/Infinity and forms like '1.' take the slow path."""
     try:
-        return tuple(parse_number(p) for p in parts)
-    except ValueError:
+        values = orjson.loads(bracketed)
+    except orjson.JSONDecodeError:
+        parts = bracketed[1:-1].split(",")
+        try:
+            values = [parse_number(p) for p in parts]
+        except ValueError:
+            return None
+    if len(values) < 2:
         return None
+    for v in values:
+        if type(v) is not int and type(v) is not float:
+            return None
+    return tuple(values)
 
 
 def find_boxes(text: str, key: str = "bbox_2d", label_key: str = "label") -> list[BoxSpan]:
@@ -87,9 +97,12 @@ def find_boxes(text: str, key: str = "bbox_2d", label_key: str = "label") -> lis
     if key in text:
         for match in _object_re(key).finditer(text):
             try:
-                obj = json.loads(match.group(0))
-            except ValueError:
-                continue
+                obj = orjson.loads(match.group(0))
+            except orjson.JSONDecodeError:
+                try:
+                    obj = json.loads(match.group(0))  # NaN / Infinity literals
+                except ValueError:
+                    continue
             values = obj.get(key)
             if not isinstance(values, list):
                 values = [values]
@@ -101,7 +114,7 @@ def find_boxes(text: str, key: str = "bbox_2d", label_key: str = "label") -> lis
         start = match.start()
         if taken and any(a <= start < b for a, b in taken):
             continue
-        values = _number_list(match.group(1))
+        values = _number_list(match.group(0))
         if values is not None:
             spans.append(BoxSpan(start, match.end(), values, None, "list"))
     if taken:

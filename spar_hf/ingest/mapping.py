@@ -94,6 +94,13 @@ class Mapping:
     def __post_init__(self) -> None:
         self._compiled = {k: [(p, _compile(p)) for p in self.paths.get(k, [])] for k in PATH_FIELDS}
         self._plain = {k: all(len(c) == 1 and isinstance(c[0], str) for _, c in v) for k, v in self._compiled.items()}
+        self._nested = [k for k in PATH_FIELDS if not self._plain[k]]
+        # top-level key -> [(field, priority)] for the plain fields, so a record is scanned once
+        self._slots: dict[str, list[tuple[str, int]]] = {}
+        for k, v in self._compiled.items():
+            if self._plain[k]:
+                for prio, (name, _path) in enumerate(v):
+                    self._slots.setdefault(name, []).append((k, prio))
         self._human = set(self.human_roles)
         self._gpt = set(self.gpt_roles)
 
@@ -110,17 +117,35 @@ class Mapping:
                 return value, name
         return None, None
 
+    def _scan(self, record: dict) -> dict[str, tuple[Any, str | None, int]]:
+        """Every present field's (value, key, priority): plain fields from one pass over the record's keys."""
+        found: dict[str, tuple[Any, str, int]] = {}
+        slots = self._slots
+        for key, value in record.items():
+            if value is None:
+                continue
+            for name, prio in slots.get(key, ()):
+                current = found.get(name)
+                if current is None or prio < current[2]:
+                    found[name] = (value, key, prio)
+        for k in self._nested:
+            value, key = self._first(record, k)
+            found[k] = (value, key, 0)
+        return found
+
     def extract(self, record: Any) -> Extracted:
         """Pull the fields out of one record; raises Rejected when it has no usable conversation."""
         if not isinstance(record, dict):
             raise Rejected(f"not_an_object: record is a {type(record).__name__}, expected a JSON object")
-        source_id, _ = self._first(record, "id")
-        image, _ = self._first(record, "image")
-        sha, _ = self._first(record, "image_sha256")
-        task_value, task_field = self._first(record, "task")
-        source, _ = self._first(record, "source")
-        boxes, _ = self._first(record, "boxes")
-        count, _ = self._first(record, "count")
+        fields = self._scan(record)
+        none = (None, None, 0)
+        source_id = fields.get("id", none)[0]
+        image = fields.get("image", none)[0]
+        sha = fields.get("image_sha256", none)[0]
+        task_value, task_field, _ = fields.get("task", none)
+        source = fields.get("source", none)[0]
+        boxes = fields.get("boxes", none)[0]
+        count = fields.get("count", none)[0]
         return Extracted(
             source_id=None if source_id is None else str(source_id),
             images=_image_refs(image),
@@ -128,12 +153,12 @@ class Mapping:
             task_value=task_value,
             task_field=task_field,
             source=None if source is None else str(source),
-            turns=self._turns(record),
+            turns=self._turns(record, fields),
             field_boxes=self._field_boxes(boxes),
             count=count,
         )
 
-    def _turns(self, record: dict) -> list[tuple[str, str]]:
+    def _turns(self, record: dict, fields: dict) -> list[tuple[str, str]]:
         if self._compiled["question"] or self._compiled["answer"]:
             question, qname = self._first(record, "question")
             answer, aname = self._first(record, "answer")
@@ -141,23 +166,21 @@ class Mapping:
                 missing = "question" if question is None else "answer"
                 raise Rejected(f"missing_field: no {missing} at {', '.join(self.paths[missing])}")
             return [(_text(question), _text(answer))]
-        conv, name = self._first(record, "conversations")
+        conv, name, _ = fields.get("conversations", (None, None, 0))
         if not isinstance(conv, list):
             raise Rejected(f"missing_field: no conversation list at {', '.join(self.paths['conversations'])}")
         turns: list[tuple[str, str]] = []
         pending: str | None = None
+        role_key, text_key = self.role_keys[0], self.text_keys[0]
         for turn in conv:
             if not isinstance(turn, dict):
                 continue
-            role = text = None
-            for k in self.role_keys:
-                role = turn.get(k)
-                if role is not None:
-                    break
-            for k in self.text_keys:
-                text = turn.get(k)
-                if text is not None:
-                    break
+            role = turn.get(role_key)
+            if role is None:
+                role = next((turn[k] for k in self.role_keys[1:] if turn.get(k) is not None), None)
+            text = turn.get(text_key)
+            if text is None:
+                text = next((turn[k] for k in self.text_keys[1:] if turn.get(k) is not None), None)
             if role in self._human:
                 pending = _text(text)
             elif role in self._gpt and pending is not None:

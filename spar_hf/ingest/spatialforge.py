@@ -18,11 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Iterable
 
+import orjson
+
 from spar_hf.atomic import TMP_PREFIX, atomic_write_text, sweep_temp_files
+from spar_hf.errors import SparError
 from spar_hf.export.boxes import find_boxes
 from spar_hf.ingest.images import ImageInfo, ImageRoot, ImageStore
 from spar_hf.ingest.mapping import Extracted, Mapping
-from spar_hf.errors import SparError
 from spar_hf.ingest.readers import RawRecord, detect_format, iter_records
 from spar_hf.ingest.tasks import TASKS, infer_format, infer_task, normalise_task
 from spar_hf.ingest.validate import Rejected, check_box, check_count
@@ -32,6 +34,7 @@ from spar_hf.report import RejectLog, Summary
 SOURCE = "spatialforge"
 SPLIT = "train"
 UNKNOWN = "unknown"  # bucket for units rejected before their task is known
+WRITE_BUFFER = 1 << 20  # few large writes: syscalls are the expensive part in sandboxes
 _IMAGE_TAG = re.compile(r"<image>\n?")
 _QA_NAME = re.compile(r"^[a-z]+_\d+\.jsonl$")
 
@@ -55,20 +58,20 @@ class _QAWriter:
 
     def __init__(self, qa_root: Path):
         self.qa_root = qa_root
-        self.sinks: dict[tuple[str, str], tuple[str, IO[str]]] = {}
+        self.sinks: dict[tuple[str, str], tuple[str, IO[bytes]]] = {}
         self.counts: Counter = Counter()
 
     def next_index(self, task: str, fmt: str) -> int:
         return self.counts[(task, fmt)]
 
-    def write(self, task: str, fmt: str, line: str) -> None:
+    def write(self, task: str, fmt: str, line: bytes) -> None:
         key = (task, fmt)
         sink = self.sinks.get(key)
         if sink is None:
             folder = self.qa_root / task / fmt
             folder.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{fmt}.", suffix=".jsonl", dir=folder)
-            sink = (tmp, os.fdopen(fd, "w", encoding="utf-8", newline="\n"))
+            sink = (tmp, os.fdopen(fd, "wb", buffering=WRITE_BUFFER))
             self.sinks[key] = sink
         sink[1].write(line)
         self.counts[key] += 1
@@ -113,7 +116,6 @@ class _Ingester:
         self.per_task = per_task
         self.key = mapping.box_key
         self.label_key = mapping.label_key
-        self.dumps = json.JSONEncoder(ensure_ascii=False).encode
 
     def reject(self, task: str, reason: str, raw: RawRecord) -> None:
         counts = self.per_task[task]
@@ -222,7 +224,6 @@ class _Ingester:
              "bbox_px": [box[0] * w / 1000, box[1] * h / 1000, box[2] * w / 1000, box[3] * h / 1000]}
             for where, box, label in boxes
         ]
-        meta["labels"] = sorted({label for _, _, label in boxes if label is not None})
         if count is not None:
             meta["count"] = count
             meta["value"] = count
@@ -231,7 +232,7 @@ class _Ingester:
             task=task, format=fmt, question=question, answer=answer,
             images=[i.layout_path for i in images], source=SOURCE, scene=first.root, meta=meta,
         )
-        self.writer.write(task, fmt, self.dumps(record.to_json()) + "\n")
+        self.writer.write(task, fmt, orjson.dumps(record.to_json(), option=orjson.OPT_APPEND_NEWLINE))
         counts = self.per_task[task]
         counts.n_in += 1
         counts.n_out += 1

@@ -61,18 +61,22 @@ _TRIGGERS = {
     "left_right": ("left", "right"),
     "referring": ("describe", "what", "which object", "refer", "region", "identify", "name", "category"),
 }
-_RULES = (("perspective", _PERSPECTIVE), ("counting", _COUNTING), ("grounding", _GROUNDING),
-          ("near_far", _NEAR_FAR), ("left_right", _LEFT_RIGHT), ("referring", _REFERRING))
+_RULES = tuple((task, _TRIGGERS[task], rule) for task, rule in (
+    ("perspective", _PERSPECTIVE), ("counting", _COUNTING), ("grounding", _GROUNDING),
+    ("near_far", _NEAR_FAR), ("left_right", _LEFT_RIGHT), ("referring", _REFERRING)))
 
 
 def infer_task(question: str, question_has_box: bool, answer_has_box: bool) -> str | None:
     """The task from the question text (rules in the module docstring); None if no rule matches."""
     q = question.lower()
-    for task, rule in _RULES:
+    for task, triggers, rule in _RULES:
         if task == "grounding" and not answer_has_box or task == "referring" and not question_has_box:
             continue
-        if any(t in q for t in _TRIGGERS[task]) and rule.search(q):
-            return task
+        for trigger in triggers:
+            if trigger in q:
+                if rule.search(q):
+                    return task
+                break
     return None
 
 

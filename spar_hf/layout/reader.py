@@ -77,19 +77,29 @@ def _subdirs(path: Path) -> list[str]:
     return sorted(p.name for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
+def _is_source(path: Path) -> bool:
+    return (path / QA_DIR).is_dir() or (path / IMAGES_DIR).is_dir()
+
+
+def _is_source_parent(path: Path) -> bool:
+    return path.is_dir() and any(_is_source(path / s) for s in _subdirs(path))
+
+
 class SparLayout:
-    """A SPAR-7M tree. `root` is the folder holding `<source>/` folders, or one source folder itself."""
+    """A SPAR-7M tree. `root` holds `<source>/` folders, or is one source folder, or holds `spar/`."""
 
     def __init__(self, root: str | os.PathLike):
         root = Path(root)
         if not root.is_dir():
             raise SparError(f"{root}: not a directory")
-        if (root / QA_DIR).is_dir() or (root / IMAGES_DIR).is_dir():
+        if not _is_source(root) and not any(_is_source(root / s) for s in _subdirs(root)) and _is_source_parent(root / "spar"):
+            root = root / "spar"  # the folder the official download unpacks into
+        if _is_source(root):
             self.root = root.parent
             self._sources = [root.name]
         else:
             self.root = root
-            self._sources = [s for s in _subdirs(root) if (root / s / QA_DIR).is_dir() or (root / s / IMAGES_DIR).is_dir()]
+            self._sources = [s for s in _subdirs(root) if _is_source(root / s)]
         self._stores: dict[str, FrameStore] = {}
 
     # --- structure -------------------------------------------------------------------------

@@ -300,8 +300,9 @@ def assemble(
     """Concatenate the scenes' parts (sorted scene order) into qa_jsonl and rejects.jsonl.
 
     Every (split, task, format) of the selected tasks gets a file, `<format>_0.jsonl` when empty,
-    so the tree's shape does not depend on which scenes fell in val. Older `<format>_<M>.jsonl`
-    in the same folders are removed after the new file is in place.
+    so the tree's shape does not depend on which scenes fell in val. Every other `<format>_<M>.jsonl`
+    under qa_jsonl (older counts, tasks not in this run) is removed after the new files are in place:
+    qa_jsonl always shows exactly the last run.
     """
     source_dir = Path(source_dir)
     order = sorted(scenes)
@@ -329,6 +330,14 @@ def assemble(
                         removed.append(old)
                 rows[(split, task, fmt)] = n
                 files.append(target)
+    written = set(files)
+    for old in sorted((source_dir / QA_DIR).rglob("*.jsonl")):
+        if old not in written and QA_FILE_RE.match(old.name):
+            old.unlink()
+            removed.append(old)
+    for folder in sorted((source_dir / QA_DIR).rglob("*"), key=lambda p: -len(p.parts)):
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
     n_rejects = 0
     with atomic_open(source_dir / REJECTS, "w") as out:
         for row in extra_rejects:

@@ -25,6 +25,8 @@ GRID = 5
 SPACING_M = 2.0
 CAMERA_HEIGHT_M = 1.5
 FACE_SIZE = 64
+MOVES = ("walk to the next spot", "continue for a few steps", "walk ahead a little", "head on")
+PASSING = (", passing the {} on your {}", " with the {} on your {}", ", keeping the {} to your {}")
 LANDMARKS = ("sofa", "table", "lamp", "bookshelf", "plant", "fireplace", "bed", "door", "staircase", "painting")
 
 
@@ -111,9 +113,9 @@ def write_rxr_fixture(root: str | Path, *, scans: int = 1, walks_per_scan: int =
                 heading = new
                 near = min(marks, key=lambda name: float(np.linalg.norm(marks[name][:2] - pos[walk[i]][:2])))
                 close = float(np.linalg.norm(marks[near][:2] - pos[walk[i]][:2])) < SPACING_M
-                text = action.capitalize() + " and walk to the next spot"
+                text = action.capitalize() + " and " + MOVES[int(rng.integers(len(MOVES)))]
                 if close:
-                    text += f", passing the {near} on your {_side(pos[walk[i]], heading, marks[near])}"
+                    text += PASSING[int(rng.integers(len(PASSING)))].format(near, _side(pos[walk[i]], heading, marks[near]))
                 sentences.append(text + ".")
             sentences.append("Stop there.")
             record = {"instruction_id": instruction_id, "path_id": instruction_id, "split": split, "scan": scan,

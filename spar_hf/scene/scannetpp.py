@@ -193,7 +193,10 @@ def _read_objects(scene_dir: Path, vertices: np.ndarray, skipped: dict[str, int]
     seg_indices = segments.get("segIndices") if isinstance(segments, dict) else None
     if not isinstance(seg_indices, list):
         raise SparError(f"{segs_path}: no 'segIndices' list")
-    seg_indices = np.asarray(seg_indices, dtype=np.int64)
+    try:
+        seg_indices = np.asarray(seg_indices, dtype=np.int64)
+    except (TypeError, ValueError) as exc:
+        raise SparError(f"{segs_path}: segIndices are not integers ({exc})") from exc
     if len(seg_indices) != len(vertices):
         raise SparError(f"{segs_path}: {len(seg_indices)} segIndices for {len(vertices)} mesh vertices")
 
@@ -221,7 +224,10 @@ def _read_objects(scene_dir: Path, vertices: np.ndarray, skipped: dict[str, int]
             continue
         seen.add(object_id)
         label = label.strip()
-        wanted = np.unique(np.asarray(group["segments"], dtype=np.int64))
+        try:
+            wanted = np.unique(np.asarray(group["segments"], dtype=np.int64))
+        except (TypeError, ValueError) as exc:
+            raise SparError(f"{anno_path}: segGroups[{position}] segments are not integers ({exc})") from exc
         at = np.clip(np.searchsorted(seg_ids, wanted), 0, max(len(seg_ids) - 1, 0))
         found = at[seg_ids[at] == wanted] if len(seg_ids) else at[:0]
         parts = [order[starts[i]:starts[i] + counts[i]] for i in found]

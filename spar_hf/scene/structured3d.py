@@ -152,6 +152,18 @@ def _read_png(path: Path) -> np.ndarray:
         return np.asarray(image)
 
 
+def _optional_png(path: Path, skipped: dict[str, int]) -> np.ndarray | None:
+    """A PNG that a render may lack (instance, semantic): None when absent or unreadable (counted)."""
+    if not path.is_file():
+        return None
+    try:
+        array = _read_png(path)
+    except OSError:
+        _count(skipped, f"render with unreadable {path.name}")
+        return None
+    return array.astype(np.int64) if array.ndim == 2 else array
+
+
 @functools.lru_cache(maxsize=1)
 def _colour_table() -> np.ndarray:
     """24-bit RGB code -> NYU-40 id (0 for colours outside the palette); 16 MB, built once."""
@@ -318,8 +330,7 @@ def read_scene(path: Path, mesh_stride: int = MESH_STRIDE_PX) -> Scene:
             except (ValueError, OSError):
                 _count(skipped, "render with malformed camera_pose.txt")
                 continue
-            instance_path = position / "instance.png"
-            instance = _read_png(instance_path).astype(np.int64) if instance_path.is_file() else None
+            instance = _optional_png(position / "instance.png", skipped)
             if instance is not None and instance.shape != depth_m.shape:
                 _count(skipped, "render with instance.png of another size")
                 instance = None
@@ -329,9 +340,9 @@ def read_scene(path: Path, mesh_stride: int = MESH_STRIDE_PX) -> Scene:
             present = np.flatnonzero(np.bincount(np.clip(instance.ravel(), 0, None), minlength=BACKGROUND_INSTANCE + 1))
             present = present[present != BACKGROUND_INSTANCE]
             unknown_ids.update(int(i) for i in present if int(i) not in boxes)
-            semantic_path = position / "semantic.png"
-            if semantic_path.is_file() and len(present):
-                labels = semantic_ids(_read_png(semantic_path))
+            semantic = _optional_png(position / "semantic.png", skipped) if len(present) else None
+            if semantic is not None:
+                labels = semantic_ids(semantic)
                 if labels.shape == instance.shape:
                     compact = np.full(max(int(present[-1]), BACKGROUND_INSTANCE) + 1, -1, dtype=np.int64)
                     compact[present] = np.arange(len(present))

@@ -16,6 +16,9 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -24,7 +27,7 @@ import numpy as np
 from PIL import Image
 from shapely.geometry import LineString, Polygon
 
-from spar_hf.atomic import atomic_write_bytes, atomic_write_text
+from spar_hf.atomic import TMP_PREFIX, atomic_write_bytes, atomic_write_text
 from spar_hf.geometry import look_at
 from spar_hf.rng import scene_rng
 from spar_hf.scene.render import RayCaster
@@ -54,20 +57,20 @@ class Kind:
 
 
 VOCABULARY: dict[str, Kind] = {
-    "bed": Kind((1.9, 1.4, 0.45), (2.1, 1.8, 0.6), (70, 110, 170), support=True, wall=True),
-    "table": Kind((1.0, 0.7, 0.72), (1.6, 0.9, 0.78), (150, 95, 50), support=True),
-    "desk": Kind((1.1, 0.6, 0.72), (1.5, 0.75, 0.76), (120, 80, 45), support=True, wall=True),
-    "chair": Kind((0.45, 0.45, 0.8), (0.55, 0.55, 1.0), (200, 60, 50)),
-    "sofa": Kind((1.6, 0.8, 0.75), (2.2, 0.95, 0.9), (90, 140, 90), support=True, wall=True),
-    "cabinet": Kind((0.6, 0.4, 0.8), (1.2, 0.6, 1.1), (160, 130, 100), support=True, wall=True),
-    "nightstand": Kind((0.4, 0.35, 0.5), (0.55, 0.45, 0.65), (130, 100, 80), support=True, wall=True),
+    "bed": Kind((1.9, 1.4, 0.45), (2.1, 1.8, 0.6), (210, 190, 150), support=True, wall=True),
+    "table": Kind((1.0, 0.7, 0.72), (1.6, 0.9, 0.78), (185, 80, 45), support=True),
+    "desk": Kind((1.1, 0.6, 0.72), (1.5, 0.75, 0.76), (200, 160, 105), support=True, wall=True),
+    "chair": Kind((0.45, 0.45, 0.8), (0.55, 0.55, 1.0), (55, 110, 200)),
+    "sofa": Kind((1.6, 0.8, 0.75), (2.2, 0.95, 0.9), (135, 85, 155), support=True, wall=True),
+    "cabinet": Kind((0.6, 0.4, 0.8), (1.2, 0.6, 1.1), (95, 160, 150), support=True, wall=True),
+    "nightstand": Kind((0.4, 0.35, 0.5), (0.55, 0.45, 0.65), (160, 120, 60), support=True, wall=True),
     "bookshelf": Kind((0.8, 0.3, 1.6), (1.2, 0.4, 2.0), (110, 70, 40), wall=True),
     "refrigerator": Kind((0.6, 0.6, 1.6), (0.8, 0.75, 1.85), (215, 215, 220), wall=True),
     "toilet": Kind((0.38, 0.6, 0.7), (0.45, 0.75, 0.8), (240, 240, 245), wall=True),
     "sink": Kind((0.5, 0.4, 0.8), (0.7, 0.55, 0.9), (190, 200, 210), wall=True),
     "trash can": Kind((0.25, 0.25, 0.3), (0.35, 0.35, 0.5), (60, 60, 65)),
     "box": Kind((0.25, 0.2, 0.15), (0.5, 0.4, 0.35), (190, 150, 90), on=("table", "cabinet", "desk")),
-    "backpack": Kind((0.28, 0.18, 0.4), (0.35, 0.25, 0.5), (40, 60, 120), on=("bed",)),
+    "backpack": Kind((0.28, 0.18, 0.4), (0.35, 0.25, 0.5), (220, 120, 30), on=("bed",)),
     "plant": Kind((0.25, 0.25, 0.4), (0.4, 0.4, 0.9), (40, 150, 60), on=("table", "cabinet")),
     "lamp": Kind((0.2, 0.2, 0.35), (0.35, 0.35, 0.6), (240, 210, 90), floor=False, on=("table", "desk", "nightstand", "cabinet")),
     "monitor": Kind((0.45, 0.15, 0.35), (0.65, 0.22, 0.5), (30, 30, 35), floor=False, on=("desk", "table")),
@@ -338,17 +341,23 @@ def _face_light(caster: RayCaster, scene: SynthScene) -> np.ndarray:
 
 
 def render_frame(caster: RayCaster, mesh: SceneMesh, scene: SynthScene, pose: np.ndarray, face_light: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """One cast: RGB uint8 (H, W, 3) flat-shaded per face (ceiling light + headlamp, Lambertian)
+    """One cast: RGB uint8 (H, W, 3), Lambertian (ceiling light per face, headlamp per pixel),
     and depth uint16 millimetres (0 = no hit)."""
     if face_light is None:
         face_light = _face_light(caster, scene)
-    face, depth, _dirs = caster.cast(pose, scene.intrinsics, scene.width, scene.height)
-    to_cam = pose[:3, 3] - caster.mesh.triangles_center
-    to_cam /= np.linalg.norm(to_cam, axis=1, keepdims=True)
-    head = np.abs(np.einsum("ij,ij->i", caster.face_normals, to_cam))
-    shaded = np.clip(np.rint(mesh.face_colors * (0.3 + 0.45 * face_light + 0.3 * head)[:, None]), 0, 255).astype(np.uint8)
-    palette = np.concatenate([shaded, np.zeros((1, 3), dtype=np.uint8)])  # index -1 (miss) -> black
-    rgb = palette[face]
+    face, depth, dirs = caster.cast(pose, scene.intrinsics, scene.width, scene.height)
+    face = face.ravel()
+    # one gather of a per-face table (float32): lit colour, raw colour, normal in camera axes
+    table = np.concatenate([
+        mesh.face_colors * (0.3 + 0.45 * face_light)[:, None],
+        mesh.face_colors * 0.3,
+        np.einsum("ij,jk->ik", caster.face_normals, pose[:3, :3]),
+    ], axis=1).astype(np.float32)
+    table = np.concatenate([table, np.zeros((1, 9), dtype=np.float32)])  # row -1: a miss renders black
+    rows = table[face]
+    rays = caster.unit_camera_rays(scene.intrinsics, scene.width, scene.height)
+    head = np.abs(np.einsum("ij,ij->i", rows[:, 6:9], rays))
+    rgb = np.clip(rows[:, 0:3] + rows[:, 3:6] * head[:, None] + 0.5, 0, 255).astype(np.uint8).reshape(scene.height, scene.width, 3)
     depth_mm = np.clip(np.rint(depth * 1000.0), 0, 65535).astype(np.uint16)
     return rgb, depth_mm
 
@@ -370,10 +379,30 @@ def _encode_png16(depth_mm: np.ndarray) -> bytes:
 
 
 def write_scene(scene: SynthScene, out_root: str | Path, on_frame: Callable[[], None] | None = None) -> Path:
-    """Write the scene folder `<out_root>/<scene id>/` in the ScanNet export layout."""
+    """Write the scene folder `<out_root>/<scene id>/` in the ScanNet export layout.
+
+    The folder is built under a `.tmp-` name and renamed into place when complete, so a killed
+    run never leaves a half scene that `list_scenes` would pick up, and a rerun with fewer
+    frames leaves no stale frames behind.
+    """
+    final = Path(out_root) / scene.id
+    final.parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{scene.id}.", dir=final.parent))
+    try:
+        os.chmod(folder, 0o755)  # mkdtemp makes it private
+        _write_files(scene, folder, on_frame)
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(folder, final)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return final
+
+
+def _write_files(scene: SynthScene, folder: Path, on_frame: Callable[[], None] | None) -> None:
     import trimesh
 
-    folder = Path(out_root) / scene.id
     mesh = build_mesh(scene)
     tm = trimesh.Trimesh(vertices=mesh.vertices, faces=mesh.faces, vertex_colors=mesh.vertex_colors, process=False)
     atomic_write_bytes(folder / f"{scene.id}_vh_clean_2.ply", trimesh.exchange.ply.export_ply(tm, encoding="binary", include_attributes=False))
@@ -413,7 +442,6 @@ def write_scene(scene: SynthScene, out_root: str | Path, on_frame: Callable[[], 
         atomic_write_text(folder / "pose" / f"{index}.txt", _matrix_text(pose))
         if on_frame is not None:
             on_frame()
-    return folder
 
 
 def scene_name(index: int) -> str:

@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from spar_hf.geometry import normalize_xy
+from spar_hf.geometry import boxes_overlap_3d, normalize_xy
 from spar_hf.records import ImageRecord, QARecord, SceneRecords, VisibleObject
 from spar_hf.video import video_image_path
 
@@ -25,6 +25,7 @@ SELECT_4 = "Your answer can only include one of options A, B, C or D."
 SELECT_2 = "Your answer can only include one of options A or B."
 CENTRE_NOTE = "Calculate or judge based on the 3D center points of these objects."
 RELATION_THRESHOLD_M = 0.1  # paper 7.5: differences under 0.1 m are indistinguishable
+STRUCTURAL_LABELS = frozenset({"wall", "floor", "ceiling"})  # room parts, never asked about
 
 
 @dataclass
@@ -46,6 +47,13 @@ class ObjectInfo:
         }
 
 
+def boxes_overlap(a: ObjectInfo, b: ObjectInfo) -> bool:
+    """3D box overlap, with a bounding-sphere test first (most pairs are far apart)."""
+    if np.linalg.norm(a.center - b.center) >= (np.linalg.norm(a.extents) + np.linalg.norm(b.extents)) / 2:
+        return False
+    return boxes_overlap_3d(a.center, a.extents, a.rotation, b.center, b.extents, b.rotation)
+
+
 def object_info(records: SceneRecords, object_id: int) -> ObjectInfo:
     if object_id in records.objects:
         rec = records.objects[object_id]
@@ -57,12 +65,14 @@ def object_info(records: SceneRecords, object_id: int) -> ObjectInfo:
 
 
 def scene_objects(records: SceneRecords) -> list[ObjectInfo]:
-    """Every annotated object of the scene (falls back to the ObjectRecords without a scene)."""
+    """Every annotated object of the scene but walls/floor/ceiling (falls back to the ObjectRecords without a scene)."""
     scene = records.scene
     if scene is not None and getattr(scene, "objects", None):
-        return [ObjectInfo(o.id, o.label, np.asarray(o.center, float), np.asarray(o.extents, float),
+        objs = [ObjectInfo(o.id, o.label, np.asarray(o.center, float), np.asarray(o.extents, float),
                            np.asarray(o.rotation, float)) for o in scene.objects]
-    return [object_info(records, oid) for oid in sorted(records.objects)]
+    else:
+        objs = [object_info(records, oid) for oid in sorted(records.objects)]
+    return [o for o in objs if o.label not in STRUCTURAL_LABELS]
 
 
 def scene_id(records: SceneRecords) -> str:
@@ -225,3 +235,20 @@ def cfg(config: Any, key: str, default: Any) -> Any:
 
 def clip_frames(records: SceneRecords) -> list[int]:
     return [int(rec.frame_index) for rec in records.video]
+
+
+def skip(config: Any, reason: str, n: int = 1) -> None:
+    """Count skipped candidates in the pipeline's Counter (GenConfig.skipped, or a dict's "skips")."""
+    skips = cfg(config, "skipped", None)
+    if skips is None:
+        skips = cfg(config, "skips", None)
+    if skips is not None and n:
+        skips[reason] += n
+
+
+def per_task_limit(config: Any) -> int:
+    """Questions (or candidates) per task and scene: `max_per_task`, else GenConfig.samples_per_format, else 8."""
+    value = cfg(config, "max_per_task", None)
+    if value is None:
+        value = cfg(config, "samples_per_format", 8)
+    return int(value)

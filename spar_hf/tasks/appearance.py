@@ -1,7 +1,8 @@
-"""appearance_order (video): the order in which listed objects first appear (paper 7.5, eq. 10).
+"""appearance_order (video): the order in which listed object categories first appear (paper 7.5, eq. 10).
 
-Objects are named by label, so only labels carried by one object in the scene are used; the
-listed objects must first appear in different clip frames (ties have no order).
+Objects are named by label, so a label's first appearance is the first clip frame showing any
+of its instances (as VSI-Bench does); that is well defined even when a label has several
+instances. The listed labels must first appear in different clip frames (ties have no order).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from typing import Any
 import numpy as np
 
 from spar_hf.records import QARecord, SceneRecords
-from spar_hf.tasks._videoqa import FILL_LIST, RecordMaker, cfg, clip_frames, frame_name, object_info, pick, scene_objects, seen_positions, unique_labels, video_paths
+from spar_hf.tasks._videoqa import (
+    FILL_LIST, RecordMaker, clip_frames, frame_name, object_info, per_task_limit, pick, seen_positions, video_paths,
+)
 from spar_hf.tasks.registry import TaskSpec
 
 TASK = "appearance_order"
@@ -34,35 +37,36 @@ def _sentence(ordered: list[tuple[str, int]]) -> str:
 def generate(records: SceneRecords, rng: np.random.Generator, config: Any = None) -> list[QARecord]:
     if not records.video:
         return []
-    seen = seen_positions(records.video)
-    unique = unique_labels(scene_objects(records))
-    first = {oid: pos[0] for oid, pos in seen.items() if object_info(records, oid).label in unique}
+    first: dict[str, int] = {}
+    instances: dict[str, list[int]] = {}
+    for oid, positions in sorted(seen_positions(records.video).items()):
+        label = object_info(records, oid).label
+        first[label] = min(first.get(label, positions[0]), positions[0])
+        instances.setdefault(label, []).append(oid)
     if len(set(first.values())) < 3:
         return []
     maker = RecordMaker(records, TASK)
     images = video_paths(records)
-    limit = int(cfg(config, "max_per_task", 8))
+    limit = per_task_limit(config)
     out: list[QARecord] = []
-    asked: set[tuple[int, ...]] = set()
-    ids = sorted(first)
+    asked: set[tuple[str, ...]] = set()
+    labels = sorted(first)
     for _ in range(limit * 4):
         if len(out) >= 2 * limit:
             break
         k = int(rng.integers(3, 5))
-        chosen = [int(i) for i in rng.choice(ids, size=min(k, len(ids)), replace=False)]
-        if len({first[i] for i in chosen}) < len(chosen) or tuple(sorted(chosen)) in asked:
+        chosen = [str(x) for x in rng.choice(labels, size=min(k, len(labels)), replace=False)]
+        if len({first[x] for x in chosen}) < len(chosen) or tuple(sorted(chosen)) in asked:
             continue
         asked.add(tuple(sorted(chosen)))
-        ordered_ids = sorted(chosen, key=lambda i: first[i])
-        ordered = [(object_info(records, i).label, first[i]) for i in ordered_ids]
-        names = ", ".join(object_info(records, i).label for i in chosen)
+        ordered = sorted(((x, first[x]) for x in chosen), key=lambda item: item[1])
         meta = {
             "frames": clip_frames(records),
-            "objects": [object_info(records, i).meta() for i in chosen],
-            "first_position": {str(i): first[i] for i in chosen},
+            "objects": [object_info(records, oid).meta() for x in chosen for oid in instances[x]],
+            "first_position": {x: first[x] for x in chosen},
             "value": [label for label, _ in ordered],
         }
-        question = pick(rng, QUESTIONS).format(names=names)
+        question = pick(rng, QUESTIONS).format(names=", ".join(chosen))
         out.append(maker.make("fill", f"{question} {FILL_LIST}", ", ".join(label for label, _ in ordered), images, meta))
         out.append(maker.make("sentence", question, _sentence(ordered), images, meta))
     return out
@@ -84,12 +88,11 @@ def _answer_order(answer: str, labels: list[str]) -> list[str]:
 
 def verify(record: QARecord, lookup: Any = None) -> list[str]:
     meta = record.meta
-    labels = {str(o["id"]): o["label"] for o in meta["objects"]}
     first = {k: int(v) for k, v in meta["first_position"].items()}
-    expected = [labels[k] for k in sorted(first, key=lambda k: first[k])]
+    expected = sorted(first, key=lambda k: first[k])
     findings = []
     if len(set(first.values())) < len(first):
-        findings.append("ambiguous:tie: two listed objects first appear in the same frame")
+        findings.append("ambiguous:tie: two listed labels first appear in the same frame")
     if expected != list(meta["value"]):
         findings.append(f"mismatch: meta value {meta['value']} but first appearances give {expected}")
     if record.format == "fill":

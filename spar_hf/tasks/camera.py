@@ -9,6 +9,8 @@ viewing direction as pitch (up positive) and yaw (right positive) in degrees; ro
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from spar_hf.geometry import camera_to_pixel, relative_pose, rotation_angle_deg, world_to_camera
@@ -16,14 +18,37 @@ from spar_hf.tasks.common import Candidate, Cam, Facts, GenConfig, SceneIndex, T
 
 
 def sample_pair(ix: SceneIndex, rng: np.random.Generator, cfg: GenConfig) -> Candidate | str:
+    """A co-visible image pair (i, j) and one object both show."""
     pool = ix.covisible_images()
     if not pool:
         return "no_covisible_views"
     i = pool[rand_index(rng, len(pool))]
     nb = ix.neighbours(i)
-    j = nb[rand_index(rng, len(nb))]
+    return _pair(ix, rng, i, nb[rand_index(rng, len(nb))])
+
+
+def _pair(ix: SceneIndex, rng: np.random.Generator, i: int, j: int) -> Candidate:
     shared = sorted(set(ix.visible[i]) & set(ix.visible[j]))
     return Candidate([i, j], [shared[rand_index(rng, len(shared))]], [])
+
+
+def sample_projecting_pair(ix: SceneIndex, rng: np.random.Generator, cfg: GenConfig) -> Candidate | str:
+    """A co-visible pair whose second camera projects into the first image (precomputed per scene, vectorised)."""
+    key = f"projecting_pairs:{cfg.min_camera_depth_m}"
+    pairs = ix.cache.get(key)
+    if pairs is None:
+        pairs = []
+        centres = np.array([c.pose[:3, 3] for c in ix.cams])
+        for i in ix.covisible_images():
+            cam = ix.cams[i]
+            uv, z = camera_to_pixel(world_to_camera(centres, cam.pose), cam.K)
+            with np.errstate(invalid="ignore"):
+                ok = (z >= cfg.min_camera_depth_m) & (uv[:, 0] >= 0) & (uv[:, 0] < cam.width) & (uv[:, 1] >= 0) & (uv[:, 1] < cam.height)
+            pairs += [(i, j) for j in ix.neighbours(i) if ok[j]]
+        ix.cache[key] = pairs
+    if not pairs:
+        return "no_projecting_pair"
+    return _pair(ix, rng, *pairs[rand_index(rng, len(pairs))])
 
 
 def uv_text(u: float, v: float) -> str:
@@ -37,12 +62,11 @@ def _camera_options(u: float, v: float, depth: float):
         ds = depths(rng, n)
         if ds is None:
             return None
-        pts: list[np.ndarray] = []
-        for _ in range(200):
+        pts: list[tuple[float, float]] = []
+        for p in rng.uniform(50, 950, size=(64, 2)).round().tolist():
             if len(pts) == n:
                 break
-            p = rng.uniform(50, 950, size=2).round()
-            if np.hypot(*(p - [u, v])) > 150 and all(np.hypot(*(p - q)) > 150 for q in pts):
+            if math.hypot(p[0] - u, p[1] - v) > 150 and all(math.hypot(p[0] - q[0], p[1] - q[1]) > 150 for q in pts):
                 pts.append(p)
         if len(pts) < n:
             return None
@@ -109,9 +133,9 @@ def derive_change(meta: dict, cams: list[Cam], cfg: GenConfig) -> Facts:
 
 
 DEFS = [
-    TaskDef("camera_motion_infer", "multi", ("fill", "select", "sentence"), sample_pair, derive_motion, "cammotion", "cammotion",
-            fill="camera", center_note=False, select_note="camera", bench=True),
+    TaskDef("camera_motion_infer", "multi", ("fill", "select", "sentence"), sample_projecting_pair, derive_motion, "cammotion", "cammotion",
+            fill="camera", center_note=False, select_note="camera", bench=True, object_questions=False),
     TaskDef("view_change_infer", "multi", ("fill", "sentence"), sample_pair, derive_change, "viewchange", "viewchange",
-            fill="viewchange", center_note=False, bench=True),
+            fill="viewchange", center_note=False, bench=True, object_questions=False),
 ]
 TASKS = make_specs(DEFS, "camera")

@@ -15,7 +15,7 @@ import math
 import weakref
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any, Callable
 
 import numpy as np
@@ -106,10 +106,12 @@ class TaskDef:
     stems: str  # key into templates.STEMS (per-format keys "<key>:<fmt>" win)
     answers: str  # key into templates.ANSWERS (sentence answers)
     fill: str = "number"  # key into templates.FILL
+    n_options: int = 4  # select options: 2 for binary questions
     center_note: bool = True  # add "Calculate or judge based on the 3D center points ..."
     select_note: str | None = None  # key into templates.SELECT_NOTES
     mv_note: str | None = None  # key into templates.MV_NOTES
     bench: bool = False
+    object_questions: bool = True  # False: the question is about the images only (objects do not make it distinct)
 
 
 # ---------------------------------------------------------------- scene index
@@ -138,6 +140,7 @@ class SceneIndex:
         self._meta: dict[int, dict] = {}
         self._norm: dict[tuple[int, int, str], list[int]] = {}
         self._pools: dict[Any, list[int]] = {}
+        self.cache: dict[str, Any] = {}  # per-scene precomputations of task families (e.g. valid image pairs)
 
     def images_with(self, n: int) -> list[int]:
         """Images with at least n visible objects."""
@@ -158,7 +161,9 @@ class SceneIndex:
         hit = self._overlap.get(key)
         if hit is None:
             oa, ob = self.objects[a], self.objects[b]
-            hit = boxes_overlap_3d(oa.center, oa.extents, oa.rotation, ob.center, ob.extents, ob.rotation)
+            reach = (norm3(np.asarray(oa.extents, float)) + norm3(np.asarray(ob.extents, float))) / 2.0
+            far = norm3(np.asarray(oa.center, float) - np.asarray(ob.center, float)) > reach  # bounding spheres apart
+            hit = not far and boxes_overlap_3d(oa.center, oa.extents, oa.rotation, ob.center, ob.extents, ob.rotation)
             self._overlap[key] = hit
         return hit
 
@@ -455,21 +460,33 @@ def margin_findings(diffs: list[float], thr: float, band: float, what: str) -> l
 def relation_options(axes: tuple[tuple[str, str], ...], truth: list[str]) -> Callable[[np.random.Generator, int], list[str]]:
     """Distractor maker for relation triples: distinct triples, not all empty, differing from the truth."""
     def make(rng: np.random.Generator, n: int) -> list[str]:
-        pool = [list(t) for t in itertools.product(*[(a, b, "") for a, b in axes]) if any(t) and list(t) != truth]
+        pool = [t for t in _triples(axes) if t != truth]
         return [triple_text(t) for t in rand_sample(rng, pool, n)]
     return make
 
 
+@lru_cache(maxsize=None)
+def _triples(axes: tuple[tuple[str, str], ...]) -> tuple[list[str], ...]:
+    """All relation triples over the axes except the all-empty one."""
+    return tuple(list(t) for t in itertools.product(*[(a, b, "") for a, b in axes]) if any(t))
+
+
 def numeric_options(value: float, fmt: Callable[[float], str], step: float) -> Callable[[np.random.Generator, int], list[str] | None]:
-    """Distractors within +-50% of the value, distinct after rounding and never equal to the rounded truth."""
+    """Distractors on a `step` grid within +-50% of the value, distinct after rounding, never the rounded truth."""
     def make(rng: np.random.Generator, n: int) -> list[str] | None:
-        truth = fmt(value)
-        lo, hi = abs(value) * 0.5, abs(value) * 1.5
-        grid = np.arange(math.ceil(lo / step), math.floor(hi / step) + 1) * step
-        cands = sorted({fmt(g) for g in grid if g > 0} - {truth})
-        if len(cands) < n:
-            return None
-        return rand_sample(rng, cands, n)
+        seen = {fmt(value)}
+        grid = list(range(max(1, math.ceil(abs(value) * 0.5 / step - 1e-9)), math.floor(abs(value) * 1.5 / step + 1e-9) + 1))
+        out: list[str] = []
+        for i in range(len(grid)):  # lazy Fisher-Yates: format only what is drawn
+            j = i + rand_index(rng, len(grid) - i)
+            grid[i], grid[j] = grid[j], grid[i]
+            text = fmt(grid[i] * step)
+            if text not in seen:
+                seen.add(text)
+                out.append(text)
+                if len(out) == n:
+                    return out
+        return None
     return make
 
 
@@ -483,12 +500,14 @@ def fixed_options(values: list[str]) -> Callable[[np.random.Generator, int], lis
 # ---------------------------------------------------------------- rendering
 
 
+@lru_cache(maxsize=None)
+def stems_for(key: str, fmt: str) -> list[str]:
+    """The question stems of a template key for one format (a "<key>:<format>" pool wins)."""
+    return T.STEMS.get(f"{key}:{fmt}") or T.STEMS[key]
+
+
 def _stems(task: TaskDef, fmt: str) -> list[str]:
-    return T.STEMS.get(f"{task.stems}:{fmt}") or T.STEMS[task.stems]
-
-
-def _n_options(task: TaskDef) -> int:
-    return 2 if task.fill == "name" else 4
+    return stems_for(task.stems, fmt)
 
 
 def choose(task: TaskDef, fmt: str, facts: Facts, rng: np.random.Generator) -> dict | None:
@@ -497,7 +516,7 @@ def choose(task: TaskDef, fmt: str, facts: Facts, rng: np.random.Generator) -> d
     if task.mv_note:
         q["mv"] = rand_index(rng, len(T.MV_NOTES[task.mv_note]))
     if fmt == "select":
-        n = _n_options(task)
+        n = task.n_options
         truth = facts.select_truth or facts.truth
         others = facts.options(rng, n - 1) if facts.options else None
         if not others or len(set(others)) != n - 1 or truth in others:
@@ -619,7 +638,7 @@ def generate_task(task: TaskDef, records: SceneRecords, rng: np.random.Generator
             if isinstance(cand, str):
                 cfg.skipped[f"{task.name}: {cand}"] += 1
                 continue
-            key = (tuple(cand.views), tuple(cand.objects), repr(sorted(cand.extra.items())))
+            key = (tuple(cand.views), tuple(cand.objects) if task.object_questions else (), repr(sorted(cand.extra.items())))
             if key in seen:
                 cfg.skipped[f"{task.name}: duplicate"] += 1
                 continue
@@ -680,11 +699,11 @@ def verify_task(task: TaskDef, record: QARecord, lookup: Any, config: GenConfig 
     meta = record.meta or {}
     if "q" not in meta or "objects" not in meta:
         return ["mismatch: record has no generator meta to re-derive from"]
+    cams = cams_from_lookup(record, lookup)  # a missing pose is the caller's error, not a wrong answer
     try:
-        cams = cams_from_lookup(record, lookup)
         facts = task.derive(meta, cams, cfg)
     except (KeyError, IndexError, ValueError, TypeError) as exc:
-        return [f"mismatch: cannot re-derive ({type(exc).__name__}: {exc})"]
+        return [f"mismatch: cannot re-derive from meta ({type(exc).__name__}: {exc})"]
     found = [f"mismatch: {e}" for e in facts.errors]
     if facts.skip:
         found.append(f"mismatch: re-derived candidate would be skipped ({facts.skip})")
@@ -709,7 +728,8 @@ def make_specs(defs: list[TaskDef], family: str) -> list[TaskSpec]:
 def rows_per_second(records: SceneRecords, tasks: list[str] | None = None, repeats: int = 3, seed: int = 0) -> tuple[int, float]:
     """Micro benchmark: (rows per scene, best rows/s) of the image task generators on ready records.
 
-    Times generation only (the scene index is rebuilt each repeat; visibility is not included).
+    Times generation only (the scene index is rebuilt each repeat; visibility is not included) in
+    process CPU time, so the rate is per core even on a shared machine.
     """
     import time
 
@@ -721,9 +741,9 @@ def rows_per_second(records: SceneRecords, tasks: list[str] | None = None, repea
     rows = 0
     for k in range(repeats):
         _INDEX.clear()
-        start = time.perf_counter()
+        start = time.process_time()
         rows = sum(len(table[n].generate(records, np.random.default_rng(seed + k), GenConfig())) for n in names)
-        best = max(best, rows / max(time.perf_counter() - start, 1e-9))
+        best = max(best, rows / max(time.process_time() - start, 1e-9))
     return rows, best
 
 

@@ -11,7 +11,10 @@ from typing import Any
 import numpy as np
 
 from spar_hf.records import QARecord, SceneRecords
-from spar_hf.tasks._videoqa import FILL_NUMBER, RecordMaker, cfg, clip_frames, numbers_in, pick, scene_objects, seen_positions, video_paths
+from spar_hf.tasks._videoqa import (
+    FILL_NUMBER, RecordMaker, clip_frames, numbers_in, per_task_limit, pick, scene_objects, seen_positions, skip,
+    video_paths,
+)
 from spar_hf.tasks.registry import TaskSpec
 
 TASK = "obj_count"
@@ -37,8 +40,10 @@ def generate(records: SceneRecords, rng: np.random.Generator, config: Any = None
     maker = RecordMaker(records, TASK)
     images = video_paths(records)
     out: list[QARecord] = []
-    limit = int(cfg(config, "max_per_task", 8))
-    labels = [lab for lab in sorted(by_label) if len(by_label[lab]) >= MIN_INSTANCES and all(o.id in seen for o in by_label[lab])]
+    limit = per_task_limit(config)
+    multi = [lab for lab in sorted(by_label) if len(by_label[lab]) >= MIN_INSTANCES]
+    labels = [lab for lab in multi if all(o.id in seen for o in by_label[lab])]
+    skip(config, "obj_count: unseen_instance", len(multi) - len(labels))
     for label in labels[:limit]:
         objs = by_label[label]
         meta = {"frames": clip_frames(records), "objects": [o.meta() for o in objs], "label": label, "value": len(objs)}

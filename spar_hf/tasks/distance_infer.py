@@ -92,9 +92,9 @@ def derive_oo(meta: dict, cams: list[Cam], cfg: GenConfig) -> Facts:
 
 FS = ("fill", "select", "sentence")
 DEFS = [
-    TaskDef("distance_infer_center_oc", "single", FS, partial(sample_oc, "single"), derive_oc, "distI_oc", "distI_oc", fill="name"),
-    TaskDef("distance_infer_center_oo", "single", FS, partial(sample_oo, "single"), derive_oo, "distI_oo", "distI_oo", fill="name", bench=True),
-    TaskDef("distance_infer_center_oc_mv", "multi", FS, partial(sample_oc, "multi"), derive_oc, "distI_oc", "distI_oc", fill="name", mv_note="view"),
-    TaskDef("distance_infer_center_oo_mv", "multi", FS, partial(sample_oo, "multi"), derive_oo, "distI_oo", "distI_oo", fill="name", mv_note="view", bench=True),
+    TaskDef("distance_infer_center_oc", "single", FS, partial(sample_oc, "single"), derive_oc, "distI_oc", "distI_oc", fill="name", n_options=2),
+    TaskDef("distance_infer_center_oo", "single", FS, partial(sample_oo, "single"), derive_oo, "distI_oo", "distI_oo", fill="name", n_options=2, bench=True),
+    TaskDef("distance_infer_center_oc_mv", "multi", FS, partial(sample_oc, "multi"), derive_oc, "distI_oc", "distI_oc", fill="name", n_options=2, mv_note="view"),
+    TaskDef("distance_infer_center_oo_mv", "multi", FS, partial(sample_oo, "multi"), derive_oo, "distI_oo", "distI_oo", fill="name", n_options=2, mv_note="view", bench=True),
 ]
 TASKS = make_specs(DEFS, "distance_infer")

@@ -14,7 +14,9 @@ from typing import Any
 import numpy as np
 
 from spar_hf.records import QARecord, SceneRecords
-from spar_hf.tasks._videoqa import RecordMaker, cfg, clip_frames, frame_name, norm_box, object_info, pick, seen_positions, video_paths
+from spar_hf.tasks._videoqa import (
+    RecordMaker, clip_frames, frame_name, norm_box, object_info, per_task_limit, pick, seen_positions, video_paths,
+)
 from spar_hf.tasks.registry import TaskSpec
 
 TASK = "obj_frame_locate"
@@ -37,7 +39,7 @@ def generate(records: SceneRecords, rng: np.random.Generator, config: Any = None
     n_frames = len(records.video)
     maker = RecordMaker(records, TASK)
     images = video_paths(records)
-    limit = int(cfg(config, "max_per_task", 8))
+    limit = per_task_limit(config)
     candidates = [oid for oid in sorted(seen) if len(seen[oid]) >= 2]
     rng.shuffle(candidates)
     out: list[QARecord] = []

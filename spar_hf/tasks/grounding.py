@@ -16,7 +16,9 @@ import numpy as np
 from spar_hf.geometry import project
 from spar_hf.probes.grounding import GroundingAnswer, answer_for, format_answer, parse_answer, world_aabb_extents
 from spar_hf.records import QARecord, SceneRecords
-from spar_hf.tasks._videoqa import RecordMaker, cfg, keyframe_path, object_info, pick, scene_id, scene_objects, unique_labels
+from spar_hf.tasks._videoqa import (
+    RecordMaker, keyframe_path, object_info, per_task_limit, pick, scene_id, scene_objects, unique_labels,
+)
 from spar_hf.tasks.registry import TaskSpec
 
 TASK = "grounding_3d_mv"
@@ -44,7 +46,7 @@ def generate(records: SceneRecords, rng: np.random.Generator, config: Any = None
     unique = unique_labels(scene_objects(records))
     sid = scene_id(records)
     maker = RecordMaker(records, TASK)
-    limit = int(cfg(config, "max_per_task", 8))
+    limit = per_task_limit(config)
     candidates = sorted({oid for rec in images for oid in rec.visible})
     candidates = [oid for oid in candidates if object_info(records, oid).label in unique]
     out: list[QARecord] = []

@@ -9,6 +9,7 @@ above/below, front/behind). OO: A relative to the yellow object D in the moved f
 
 from __future__ import annotations
 
+import math
 from functools import partial
 
 import numpy as np
@@ -26,13 +27,6 @@ def _sample(colours: list[str], view: str, ix: SceneIndex, rng: np.random.Genera
     return cand
 
 
-def moved_pose(b: np.ndarray, c: np.ndarray, up: np.ndarray) -> tuple[np.ndarray, float]:
-    """Camera at b looking at c (up kept vertical) and its pitch in degrees (positive = looking up)."""
-    pose = look_at(b, c, up)
-    pitch = float(np.degrees(np.arcsin(np.clip(pose[:3, 2] @ up, -1.0, 1.0))))
-    return pose, pitch
-
-
 def _derive(oo: bool, meta: dict, cams: list[Cam], cfg: GenConfig) -> Facts:
     c = centers(meta)
     up = np.asarray(meta["up"], float)
@@ -43,9 +37,10 @@ def _derive(oo: bool, meta: dict, cams: list[Cam], cfg: GenConfig) -> Facts:
     span = norm3(c[2] - c[1])
     if span < thr:
         return Facts(fields=fields, skip="degenerate_view")
-    if norm3(cross3(c[2] - c[1], up)) / span < 1e-6:
+    rise = float((c[2] - c[1]) @ up) / span  # sin(pitch): decide before building the pose
+    if abs(rise) > math.sin(math.radians(cfg.max_pitch_deg)) or norm3(cross3(c[2] - c[1], up)) / span < 1e-6:
         return Facts(fields=fields, skip="steep_pitch")
-    pose, pitch = moved_pose(c[1], c[2], up)
+    pose = look_at(c[1], c[2], up)
     before = world_to_camera(c, cams[0].pose)
     after = world_to_camera(c, pose)
     if oo:
@@ -59,9 +54,7 @@ def _derive(oo: bool, meta: dict, cams: list[Cam], cfg: GenConfig) -> Facts:
         axes = AXES_OC
     fields.update(desc0=describe(parts0), desc=describe(parts))
     facts = Facts(fields=fields, truth=triple_text(parts), value=diffs, parts=parts, options=relation_options(axes, parts))
-    if abs(pitch) > cfg.max_pitch_deg:
-        facts.skip = "steep_pitch"
-    elif not any(parts):
+    if not any(parts):
         facts.skip = "indistinguishable"
     facts.margins = margin_findings(diffs, thr, cfg.ambiguous_band_m, "moved relation")
     return facts

@@ -16,7 +16,9 @@ from typing import Any
 import numpy as np
 
 from spar_hf.records import ImageRecord, QARecord, SceneRecords
-from spar_hf.tasks._videoqa import RecordMaker, best_view, cfg, keyframe_path, norm_box, object_info, pick, scene_id
+from spar_hf.tasks._videoqa import (
+    RecordMaker, best_view, keyframe_path, norm_box, object_info, per_task_limit, pick, scene_id,
+)
 from spar_hf.tasks.registry import TaskSpec
 
 TASK = "spatial_imagination_map_mv"
@@ -74,7 +76,7 @@ def generate(records: SceneRecords, rng: np.random.Generator, config: Any = None
         return []
     up = getattr(records.scene, "up", None)
     up = np.asarray([0.0, 0.0, 1.0] if up is None else up, float)
-    limit = int(cfg(config, "max_per_task", 8))
+    limit = per_task_limit(config)
     maker = RecordMaker(records, TASK)
     sid = scene_id(records)
     out: list[QARecord] = []

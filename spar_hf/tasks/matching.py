@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from spar_hf.geometry import project
+from spar_hf.geometry import world_to_camera
 from spar_hf.tasks.common import Candidate, Cam, Facts, GenConfig, SceneIndex, TaskDef, make_specs, rand_index, rand_sample
 
 MAX_OTHER_BOXES = 8
 BOX_TOLERANCE = 3  # 0..1000 units allowed outside the projected 3D box (rounding)
+SIGNS = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)], dtype=float)
 
 
 def sample(ix: SceneIndex, rng: np.random.Generator, cfg: GenConfig) -> Candidate | str:
-    pool = [o for o, seen in ix.seen_in.items() if len(seen) >= 2]
+    pool = ix.cache.get("seen_twice")
+    if pool is None:
+        pool = ix.cache["seen_twice"] = sorted(o for o, seen in ix.seen_in.items() if len(seen) >= 2)
     if not pool:
         return "not_seen_twice"
-    oid = sorted(pool)[rand_index(rng, len(pool))]
+    oid = pool[rand_index(rng, len(pool))]
     i, j = rand_sample(rng, ix.seen_in[oid], 2)
     others = [o for o in ix.visible[j] if o != oid][:MAX_OTHER_BOXES]
     extra = {"boxes": [ix.box(i, oid), ix.box(j, oid)], "other_boxes": [ix.box(j, o) for o in others]}
@@ -54,12 +57,12 @@ def _distractors(truth: list[int], others: list[list[int]], max_iou: float):
             box = np.asarray(others[k], float)
             if len(picked) < n and ok(box):
                 picked.append(box)
-        size = np.array([t[2] - t[0], t[3] - t[1]] * 2)
-        for _ in range(40):
+        size = np.array([t[2] - t[0], t[3] - t[1]])
+        shifts = rng.uniform(0.6, 1.4, size=(40, 2)) * np.where(rng.random((40, 2)) < 0.5, -1.0, 1.0) * size
+        boxes = np.clip(t + np.concatenate([shifts, shifts], axis=1), 0, 1000).round()
+        for box in boxes:
             if len(picked) >= n:
                 break
-            shift = rng.uniform(0.6, 1.4, size=2) * rng.choice([-1.0, 1.0], size=2) * size[:2]
-            box = np.clip(t + np.concatenate([shift, shift]), 0, 1000).round()
             if ok(box):
                 picked.append(box)
         if len(picked) < n:
@@ -68,17 +71,20 @@ def _distractors(truth: list[int], others: list[list[int]], max_iou: float):
     return make
 
 
-def corner_box(obj: dict, cam: Cam) -> np.ndarray | None:
+def corners_of(obj: dict) -> np.ndarray:
+    """The 8 corners of a meta object's 3D box (world)."""
+    return np.asarray(obj["center"]) + (SIGNS * np.asarray(obj["extents"]) / 2.0) @ np.asarray(obj["rotation"]).T
+
+
+def corner_box(corners: np.ndarray, cam: Cam) -> np.ndarray | None:
     """Projected 3D box corners' extent in 0..1000 units (clipped to the image), None if any corner is behind."""
-    signs = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)], dtype=float)
-    corners = np.asarray(obj["center"]) + (signs * np.asarray(obj["extents"]) / 2.0) @ np.asarray(obj["rotation"]).T
-    uv, z = project(corners, cam.pose, cam.K)
-    if np.any(z <= 0):
+    p = world_to_camera(corners, cam.pose)
+    z = p[:, 2]
+    if z.min() <= 0:
         return None
-    scale = np.array([cam.width, cam.height]) / 1000.0
-    lo = np.clip(uv.min(axis=0) / scale, 0, 1000)
-    hi = np.clip(uv.max(axis=0) / scale, 0, 1000)
-    return np.concatenate([lo, hi])
+    u = (cam.K[0, 0] * p[:, 0] / z + cam.K[0, 2]) * (1000.0 / cam.width)
+    v = (cam.K[1, 1] * p[:, 1] / z + cam.K[1, 2]) * (1000.0 / cam.height)
+    return np.clip([u.min(), v.min(), u.max(), v.max()], 0, 1000)
 
 
 def derive(meta: dict, cams: list[Cam], cfg: GenConfig) -> Facts:
@@ -86,8 +92,9 @@ def derive(meta: dict, cams: list[Cam], cfg: GenConfig) -> Facts:
     box1, box2 = meta["boxes"]
     facts = Facts(fields={"a": obj["label"], "box": box_text(box2)}, truth=box_text(box2), value=list(box2),
                   options=_distractors(box2, meta.get("other_boxes", []), cfg.max_distractor_iou))
+    corners = corners_of(obj)
     for k, box in enumerate((box1, box2)):
-        hull = corner_box(obj, cams[k])
+        hull = corner_box(corners, cams[k])
         b = np.asarray(box, float)
         if hull is not None and (np.any(b[:2] < hull[:2] - BOX_TOLERANCE) or np.any(b[2:] > hull[2:] + BOX_TOLERANCE)):
             facts.errors.append(f"box {box} in image {k + 1} lies outside the projected 3D box {[int(v) for v in hull.round()]}")

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from spar_hf.records import QARecord, SceneRecords
-from spar_hf.tasks._videoqa import RecordMaker, pick, video_paths
+from spar_hf.tasks._videoqa import RecordMaker, pick, skip, video_paths
 from spar_hf.tasks.registry import TaskSpec
 from spar_hf.video import video_image_path
 
@@ -63,9 +63,7 @@ def generate(records: SceneRecords, rng: np.random.Generator, config: Any = None
         return []
     masked, phrases = mask_instruction(instruction)
     if not phrases:
-        skips = config.get("skips") if isinstance(config, dict) else None
-        if skips is not None:
-            skips["nav_video: no action phrase"] += 1
+        skip(config, "nav_video: no_action_phrase")
         return []
     if records.video:
         images = video_paths(records)

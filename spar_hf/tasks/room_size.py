@@ -11,6 +11,7 @@ answer. When the alpha shape is empty or degenerate (sparse synthetic meshes) th
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,10 @@ from typing import Any
 import numpy as np
 
 from spar_hf.records import QARecord, SceneRecords
-from spar_hf.tasks._videoqa import FILL_NUMBER, SELECT_4, RecordMaker, cfg, check_number, clip_frames, fmt_num, numeric_options, options_text, pick, video_paths
+from spar_hf.tasks._videoqa import (
+    FILL_NUMBER, RecordMaker, SELECT_4, cfg, check_number, clip_frames, fmt_num, numeric_options, options_text, pick,
+    skip, video_paths,
+)
 from spar_hf.tasks.registry import TaskSpec
 
 TASK = "room_size"
@@ -38,7 +42,7 @@ ANSWERS = (
 )
 
 
-@dataclass
+@dataclass(frozen=True)
 class RoomArea:
     area: float  # m^2
     hull: str  # "alpha" | "convex"
@@ -64,7 +68,26 @@ def voxel_downsample(points: np.ndarray, voxel: float) -> np.ndarray:
 
 def room_area(vertices: np.ndarray, up: np.ndarray = np.array([0.0, 0.0, 1.0]), *, voxel: float = VOXEL_M,
               alpha_radius: float = ALPHA_RADIUS_M, floor_only: bool = False) -> RoomArea:
-    """Floor area (m^2) of the concave hull of the mesh's floor-plane projection."""
+    """Floor area (m^2) of the concave hull of the mesh's floor-plane projection.
+
+    The alpha shape costs ~0.5 s for a room of 20 m^2, and does not depend on the task seed, so
+    results are memoised by the vertices' digest and the parameters.
+    """
+    vertices = np.ascontiguousarray(vertices, dtype=float)
+    key = (hashlib.sha1(vertices.tobytes()).hexdigest(), tuple(float(v) for v in np.asarray(up, float)), voxel,
+           alpha_radius, floor_only)
+    if key not in _CACHE:
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = _room_area(vertices, np.asarray(up, float), voxel, alpha_radius, floor_only)
+    return _CACHE[key]
+
+
+_CACHE: dict[tuple, RoomArea] = {}  # insertion-ordered; oldest entry evicted first
+_CACHE_SIZE = 256
+
+
+def _room_area(vertices: np.ndarray, up: np.ndarray, voxel: float, alpha_radius: float, floor_only: bool) -> RoomArea:
     import alphashape
     from shapely.geometry import MultiPoint
 
@@ -102,6 +125,7 @@ def generate(records: SceneRecords, rng: np.random.Generator, config: Any = None
                        alpha_radius=float(cfg(config, "room_alpha_radius_m", ALPHA_RADIUS_M)),
                        floor_only=bool(cfg(config, "room_floor_only", False)))
     if result.area < float(cfg(config, "room_min_area_m2", MIN_AREA_M2)):
+        skip(config, "room_size: room_too_small")
         return []
     maker = RecordMaker(records, TASK)
     images = video_paths(records)

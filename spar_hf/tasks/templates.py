@@ -129,7 +129,7 @@ STEMS: dict[str, list[str]] = {
         "How large is the {q} of the {a} (red bbox)? Give it in {unit}.",
         "Determine the {q} of the {a} (red bbox) measured in {unit}.",
         "Measured in {unit}, what is the {q} of the {a} (red bbox)?",
-        "Work out the {q} of the {a} (red bbox) from its 3D box, in {unit}.",
+        "Work out the {q} of the {a} (red bbox) from its 3D bounding box, in {unit}.",
         "Judging from its 3D bounding box, what is the {q} of the {a} (red bbox) in {unit}?",
         "Report the {q} of the {a} (red bbox) in {unit}.",
     ],

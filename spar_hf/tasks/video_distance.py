@@ -4,7 +4,8 @@ Both use 3D box centres of objects visible somewhere in the clip. Pairs whose 3D
 are skipped; so are distances (or distance differences) under 0.1 m (paper 7.5).
 distance_prediction_oo_video names objects by label (only labels unique in the scene);
 distance_infer_center_oo_video marks anchor / candidates with `point_list` (red, blue, green
-in that order, each on the clip frame where the object's box is largest; `point_img_idx`).
+in that order, each on the clip frame where the object's box is largest; `point_img_idx`); the
+three carry distinct labels so the answer can name the winner.
 """
 
 from __future__ import annotations
@@ -14,12 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from spar_hf.geometry import boxes_overlap_3d
 from spar_hf.records import QARecord, SceneRecords
 from spar_hf.tasks._videoqa import (
-    CENTRE_NOTE, FILL_NAME, FILL_NUMBER, RELATION_THRESHOLD_M, SELECT_2, SELECT_4, ObjectInfo, RecordMaker, best_view, cfg,
-    check_number, clip_frames, fmt_num, norm_point, numeric_options, object_info, options_text, pick, scene_objects,
-    seen_positions, selected_option, unique_labels, video_paths,
+    CENTRE_NOTE, FILL_NAME, FILL_NUMBER, ObjectInfo, RELATION_THRESHOLD_M, RecordMaker, SELECT_2, SELECT_4,
+    best_view, boxes_overlap, check_number, clip_frames, fmt_num, norm_point, numeric_options, object_info,
+    options_text, per_task_limit, pick, scene_objects, seen_positions, selected_option, unique_labels, video_paths,
 )
 from spar_hf.tasks.registry import TaskSpec
 
@@ -41,10 +41,6 @@ INFER_QUESTIONS = (
 REL = {"closer": "closer to", "farther": "farther from"}
 
 
-def _overlap(a: ObjectInfo, b: ObjectInfo) -> bool:
-    return boxes_overlap_3d(a.center, a.extents, a.rotation, b.center, b.extents, b.rotation)
-
-
 def _distance(a: ObjectInfo, b: ObjectInfo) -> float:
     return float(np.linalg.norm(a.center - b.center))
 
@@ -56,12 +52,12 @@ def generate_distance(records: SceneRecords, rng: np.random.Generator, config: A
     unique = unique_labels(scene_objects(records))
     objs = [object_info(records, oid) for oid in sorted(seen)]
     objs = [o for o in objs if o.label in unique]
-    pairs = [(a, b) for a, b in itertools.combinations(objs, 2) if not _overlap(a, b) and _distance(a, b) >= RELATION_THRESHOLD_M]
+    pairs = [(a, b) for a, b in itertools.combinations(objs, 2) if not boxes_overlap(a, b) and _distance(a, b) >= RELATION_THRESHOLD_M]
     order = rng.permutation(len(pairs))
     maker = RecordMaker(records, DIST_TASK)
     images = video_paths(records)
     out: list[QARecord] = []
-    for k in order[: int(cfg(config, "max_per_task", 8))]:
+    for k in order[: per_task_limit(config)]:
         a, b = pairs[k]
         if rng.random() < 0.5:
             a, b = b, a
@@ -90,7 +86,7 @@ def generate_infer(records: SceneRecords, rng: np.random.Generator, config: Any 
         return []
     seen = seen_positions(records.video)
     objs = [object_info(records, oid) for oid in sorted(seen)]
-    limit = int(cfg(config, "max_per_task", 8))
+    limit = per_task_limit(config)
     triples: list[tuple[ObjectInfo, ObjectInfo, ObjectInfo]] = []
     tried: set[tuple[int, int, int]] = set()
     for _ in range(limit * 30 if len(objs) >= 3 else 0):
@@ -101,7 +97,7 @@ def generate_infer(records: SceneRecords, rng: np.random.Generator, config: Any 
         if key in tried:
             continue
         tried.add(key)
-        if b.label == c.label or _overlap(anchor, b) or _overlap(anchor, c) or _overlap(b, c):
+        if len({anchor.label, b.label, c.label}) < 3 or boxes_overlap(anchor, b) or boxes_overlap(anchor, c) or boxes_overlap(b, c):
             continue
         if abs(_distance(anchor, b) - _distance(anchor, c)) < RELATION_THRESHOLD_M:
             continue

@@ -5,7 +5,8 @@ up vector kept vertical (paper eq. 7-8); views pitched more than `MAX_PITCH_DEG`
 OC: where target A (red bbox) is relative to the moved observer. OO: where A is relative to D
 (yellow bbox) in the moved observer's frame. Components left/right, above/below, front/behind
 are empty under 0.1 m; a sample with any component within `MARGIN_M` of that threshold, or with
-every component empty, is skipped (too close to call).
+every component empty, is skipped (too close to call); the objects of one sample carry distinct
+labels, since the answer names them by label.
 
 Hard vs base (each sample belongs to exactly one): a sample is *hard* when no single clip frame
 shows all its objects (the answer needs information combined across frames) or when the moved
@@ -21,12 +22,15 @@ from typing import Any
 
 import numpy as np
 
-from spar_hf.geometry import boxes_overlap_3d, look_at, world_to_camera
+from spar_hf.geometry import look_at, world_to_camera
 from spar_hf.records import QARecord, SceneRecords
-from spar_hf.tasks._videoqa import CENTRE_NOTE, RELATION_THRESHOLD_M, ObjectInfo, RecordMaker, best_view, cfg, clip_frames, norm_box, object_info, pick, seen_positions, video_paths
+from spar_hf.tasks._videoqa import (
+    CENTRE_NOTE, ObjectInfo, RELATION_THRESHOLD_M, RecordMaker, best_view, boxes_overlap, cfg, clip_frames, norm_box,
+    object_info, per_task_limit, pick, seen_positions, skip, video_paths,
+)
 from spar_hf.tasks.registry import TaskSpec
 
-MAX_PITCH_DEG = 45.0
+MAX_PITCH_DEG = 60.0  # default; GenConfig.max_pitch_deg overrides
 MARGIN_M = 0.05
 PHRASES = {"left": "to the left", "right": "to the right", "above": "above", "below": "below", "front": "in front", "behind": "behind"}
 OC_QUESTIONS = (
@@ -40,14 +44,14 @@ OO_QUESTIONS = (
 SUFFIX = "Describe left-right, above-below and front-behind from the moved observer's view."
 
 
-def moved_pose(b: np.ndarray, c: np.ndarray, up: np.ndarray) -> np.ndarray | None:
-    """Camera at B facing C with vertical up; None when pitched beyond MAX_PITCH_DEG or degenerate."""
+def moved_pose(b: np.ndarray, c: np.ndarray, up: np.ndarray, max_pitch_deg: float = MAX_PITCH_DEG) -> np.ndarray | None:
+    """Camera at B facing C with vertical up; None when pitched beyond max_pitch_deg or degenerate."""
     forward = np.asarray(c, float) - np.asarray(b, float)
     norm = np.linalg.norm(forward)
     if norm < 1e-6:
         return None
     pitch = np.degrees(np.arcsin(np.clip(forward @ up / norm, -1.0, 1.0)))
-    if abs(pitch) > MAX_PITCH_DEG:
+    if abs(pitch) > max_pitch_deg:
         return None
     return look_at(b, c, up)
 
@@ -103,9 +107,21 @@ def is_hard(records: SceneRecords, ids: list[int], pose: np.ndarray, up: np.ndar
     return (not covisible) or faces_away
 
 
-def _overlaps(objs: list[ObjectInfo]) -> bool:
-    return any(boxes_overlap_3d(p.center, p.extents, p.rotation, q.center, q.extents, q.rotation)
-               for i, p in enumerate(objs) for q in objs[i + 1:])
+class _OverlapCache:
+    """Pairwise 3D box overlap, computed once per pair of a scene's objects."""
+
+    def __init__(self) -> None:
+        self.known: dict[tuple[int, int], bool] = {}
+
+    def any(self, objs: list[ObjectInfo]) -> bool:
+        for i, p in enumerate(objs):
+            for q in objs[i + 1:]:
+                key = (min(p.id, q.id), max(p.id, q.id))
+                if key not in self.known:
+                    self.known[key] = boxes_overlap(p, q)
+                if self.known[key]:
+                    return True
+        return False
 
 
 def _generate(kind: str, hard: bool, records: SceneRecords, rng: np.random.Generator, config: Any) -> list[QARecord]:
@@ -119,11 +135,14 @@ def _generate(kind: str, hard: bool, records: SceneRecords, rng: np.random.Gener
     need = 3 if kind == "oc" else 4
     if len(ids) < need:
         return []
-    limit = int(cfg(config, "max_per_task", 8))
+    limit = per_task_limit(config)
     maker = RecordMaker(records, task)
     images = video_paths(records)
     out: list[QARecord] = []
     tried: set[tuple[int, ...]] = set()
+    overlaps = _OverlapCache()
+    max_pitch = float(cfg(config, "max_pitch_deg", MAX_PITCH_DEG))
+    infos = {i: object_info(records, i) for i in ids}
     for _ in range(limit * 40):
         if len(out) >= limit:
             break
@@ -131,19 +150,25 @@ def _generate(kind: str, hard: bool, records: SceneRecords, rng: np.random.Gener
         if chosen in tried:
             continue
         tried.add(chosen)
-        objs = [object_info(records, i) for i in chosen]
+        objs = [infos[i] for i in chosen]
+        if len({o.label for o in objs}) < len(objs):  # answers name objects by label: keep them distinct
+            skip(config, f"{task}: same_label")
+            continue
         a, b, c = objs[:3]
         d = objs[3] if kind == "oo" else None
-        if _overlaps(objs):
-            continue
-        pose = moved_pose(b.center, c.center, up)
+        pose = moved_pose(b.center, c.center, up, max_pitch)
         if pose is None:
+            skip(config, f"{task}: steep_view")
             continue
         words, delta = relation(kind, pose, a.center, None if d is None else d.center)
         if not any(words) or _close_to_threshold(delta):
+            skip(config, f"{task}: indistinguishable")
             continue
-        if is_hard(records, [a.id] + [o.id for o in objs if o.id != a.id], pose, up) != hard:
+        if overlaps.any(objs):
+            skip(config, f"{task}: overlap_3d")
             continue
+        if is_hard(records, [o.id for o in objs], pose, up) != hard:
+            continue  # belongs to the other variant
         by_colour = {"red": a, "blue": c, "green": b}
         if d is not None:
             by_colour["yellow"] = d
@@ -160,7 +185,7 @@ def _generate(kind: str, hard: bool, records: SceneRecords, rng: np.random.Gener
         target = "you" if kind == "oc" else f"the {d.label}"
         answer = f"After moving to the {b.label} and facing the {c.label}, the {a.label} is {phrase(words)} relative to {target}."
         meta = {"frames": clip_frames(records), "objects": [o.meta() for o in objs], "roles": "a,b,c" + (",d" if d else ""),
-                "up": [float(v) for v in up], "value": words, "hard": hard}
+                "up": [float(v) for v in up], "max_pitch_deg": max_pitch, "value": words, "hard": hard}
         out.append(maker.make("sentence", f"{question} {CENTRE_NOTE} {SUFFIX}", answer, images, meta, markers))
     return out
 
@@ -171,7 +196,7 @@ def _verify(record: QARecord, lookup: Any = None) -> list[str]:
     centers = [np.asarray(o["center"], float) for o in objs]
     up = np.asarray(meta.get("up", [0.0, 0.0, 1.0]), float)
     kind = "oo" if len(objs) == 4 else "oc"
-    pose = moved_pose(centers[1], centers[2], up)
+    pose = moved_pose(centers[1], centers[2], up, float(meta.get("max_pitch_deg", MAX_PITCH_DEG)))
     if pose is None:
         return ["mismatch: moved view is pitched too steeply or degenerate"]
     words, delta = relation(kind, pose, centers[0], centers[3] if kind == "oo" else None)

@@ -44,5 +44,5 @@ def derive(meta: dict, cams: list[Cam], cfg: GenConfig) -> Facts:
     return facts
 
 
-DEFS = [TaskDef("spatial_volume_infer", "single", ("fill", "sentence"), sample, derive, "volume", "volume")]
+DEFS = [TaskDef("spatial_volume_infer", "single", ("fill", "sentence"), sample, derive, "volume", "volume", center_note=False)]
 TASKS = make_specs(DEFS, "volume")

@@ -1,0 +1,128 @@
+"""The shard index: one JSON per (config, split) listing every shard with its sample count, bytes and sha256.
+
+It is written last by the shard writer, so its presence means the set is complete. The loader reads
+it to get the shard list (local path or URL) and the per-shard counts that let resumption mark a
+shard as done.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from spar_hf.atomic import atomic_write_text
+from spar_hf.errors import SparError
+
+INDEX_FORMAT = 1
+
+
+def shard_stem(config: str, split: str) -> str:
+    return f"spar-{config}-{split}"
+
+
+def shard_name(config: str, split: str, number: int) -> str:
+    return f"{shard_stem(config, split)}-{number:06d}.tar"
+
+
+def index_name(config: str, split: str) -> str:
+    return f"{shard_stem(config, split)}.index.json"
+
+
+def rejects_name(config: str, split: str) -> str:
+    return f"{shard_stem(config, split)}.rejects.jsonl"
+
+
+@dataclass
+class ShardInfo:
+    """One finished shard: file name (relative to the index), samples, bytes, sha256, first parquet row."""
+
+    name: str
+    samples: int
+    bytes: int
+    sha256: str
+    first_row: int
+
+
+@dataclass
+class ShardIndex:
+    config: str
+    split: str
+    samples: int
+    rejected: int
+    shards: list[ShardInfo]
+    has_depth: bool
+    markers_baked: bool
+    params: dict[str, Any] = field(default_factory=dict)
+    format: int = INDEX_FORMAT
+
+    @property
+    def pattern(self) -> str:
+        """Brace pattern of the shard names (webdataset / braceexpand syntax)."""
+        n = len(self.shards)
+        if n == 0:
+            return ""
+        if n == 1:
+            return self.shards[0].name
+        return f"{shard_stem(self.config, self.split)}-{{{0:06d}..{n - 1:06d}}}.tar"
+
+    def counts(self) -> dict[str, int]:
+        return {s.name: s.samples for s in self.shards}
+
+    def to_json(self) -> str:
+        obj = asdict(self)
+        obj["pattern"] = self.pattern
+        return json.dumps(obj, indent=1, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any], where: str = "index") -> "ShardIndex":
+        try:
+            shards = [ShardInfo(**s) for s in obj["shards"]]
+            return cls(config=obj["config"], split=obj["split"], samples=int(obj["samples"]),
+                       rejected=int(obj["rejected"]), shards=shards, has_depth=bool(obj["has_depth"]),
+                       markers_baked=bool(obj["markers_baked"]), params=obj.get("params", {}),
+                       format=int(obj.get("format", INDEX_FORMAT)))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SparError(f"{where}: not a spar-hf shard index ({exc})") from None
+
+
+def write_index(path: str | Path, index: ShardIndex) -> None:
+    atomic_write_text(path, index.to_json())
+
+
+def _is_url(location: str) -> bool:
+    return "://" in location
+
+
+def read_index(location: str | Path) -> ShardIndex:
+    """Read an index from a local path or a URL (anything webdataset's gopen can open)."""
+    location = str(location)
+    try:
+        if _is_url(location):
+            from webdataset import gopen
+
+            with gopen(location, "rb") as stream:
+                text = stream.read().decode("utf-8")
+        else:
+            text = Path(location).read_text(encoding="utf-8")
+        obj = json.loads(text)
+    except (OSError, ValueError) as exc:
+        raise SparError(f"{location}: cannot read shard index ({exc})") from None
+    return ShardIndex.from_json(obj, where=location)
+
+
+def shard_urls(location: str | Path, index: ShardIndex) -> list[str]:
+    """Shard locations resolved against the index's own folder (a local folder or a URL prefix)."""
+    location = str(location)
+    if _is_url(location):
+        base = location.rsplit("/", 1)[0]
+        return [f"{base}/{s.name}" for s in index.shards]
+    base = Path(location).parent
+    return [str(base / s.name) for s in index.shards]
+
+
+def shard_id(url: str) -> str:
+    """The stable identity of a shard inside resume states: its file name."""
+    return posixpath.basename(url.replace("\\", "/"))

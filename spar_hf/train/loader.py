@@ -1,0 +1,171 @@
+"""Streaming PyTorch loader over spar-hf WebDataset shards.
+
+`SparShards` is the IterableDataset (one webdataset pipeline per epoch): shard list from an index
+JSON or a brace pattern (local paths or URLs), a shard shuffle seeded by (seed, epoch) and thus
+identical on every rank, `split_by_node` + `split_by_worker`, a per-worker seeded sample shuffle,
+decoding that keeps depth uint16, regrouping into view lists and optional marker drawing.
+`resampled=True` draws shards with replacement and `with_epoch` gives every rank the same number
+of samples per epoch. `SparLoader` wraps a torch DataLoader and tracks the position
+(`state_dict` / `load_state_dict`, see spar_hf.train.resume).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import random
+from typing import Any, Callable, Iterator, Sequence
+
+from spar_hf.errors import SparError
+from spar_hf.shards.index import read_index, shard_urls
+from spar_hf.train.collate import collate
+from spar_hf.train.decode import decoders, draw_sample_markers, regroup
+from spar_hf.train.resume import ResumeState, Tracker
+
+log = logging.getLogger("spar_hf.train")
+
+try:
+    from torch.utils.data import IterableDataset
+except ModuleNotFoundError:  # torch is the `train` extra; plain webdataset use still works
+    IterableDataset = object  # type: ignore[misc,assignment]
+
+
+class SkipCounter:
+    """webdataset error handler: log the error, count it (shared across DataLoader workers), continue."""
+
+    def __init__(self):
+        self._count = multiprocessing.Value("i", 0)
+
+    def __call__(self, exn: BaseException) -> bool:
+        with self._count.get_lock():
+            self._count.value += 1
+        log.warning("skipping unreadable data: %s: %s", type(exn).__name__, exn)
+        return True
+
+    @property
+    def count(self) -> int:
+        return int(self._count.value)
+
+
+def resolve_source(source: str | Sequence[str]) -> tuple[list[str], dict[str, int] | None]:
+    """Shard URLs and per-shard sample counts: from an index JSON (`*.index.json`, path or URL), or from a
+    brace pattern / list of shard locations (counts unknown)."""
+    from webdataset.shardlists import expand_urls
+
+    if isinstance(source, str) and source.endswith(".json"):
+        index = read_index(source)
+        urls = shard_urls(source, index)
+        return urls, {u.rsplit("/", 1)[-1]: s.samples for u, s in zip(urls, index.shards)}
+    urls = expand_urls(source) if isinstance(source, str) else [str(u) for u in source]
+    if not urls:
+        raise SparError(f"{source!r}: no shards")
+    return urls, None
+
+
+class SparShards(IterableDataset):
+    """Samples `{"__key__", "__url__", "json", "images": [PIL RGB], "depth": [uint16], "pose": [4x4], "K": [3x3]}`."""
+
+    def __init__(self, source: str | Sequence[str], *, seed: int = 0, shuffle_shards: bool = True,
+                 shuffle_buffer: int = 256, resampled: bool = False, epoch_samples: int | None = None,
+                 draw_markers: bool = False, transform: Callable[[dict], dict] | None = None):
+        self.urls, self.counts = resolve_source(source)
+        if resampled and not epoch_samples:
+            raise SparError("resampled=True needs epoch_samples (samples per rank per epoch)")
+        self.seed, self.shuffle_shards, self.shuffle_buffer = seed, shuffle_shards, shuffle_buffer
+        self.resampled, self.epoch_samples = resampled, epoch_samples
+        self.draw_markers, self.transform = draw_markers, transform
+        self.skipped = SkipCounter()
+        self.epoch = 0
+        self.resume: ResumeState | None = None
+
+    def set_epoch(self, epoch: int) -> None:
+        """Call before each epoch (DataLoader copies the dataset into workers when an iterator starts)."""
+        self.epoch = epoch
+
+    def epoch_shards(self) -> list[str]:
+        """This epoch's shard order, the same on every rank and worker (before node/worker splitting)."""
+        urls = list(self.urls)
+        if self.shuffle_shards:
+            random.Random(f"{self.seed}/{self.epoch}").shuffle(urls)
+        if self.resume is not None and self.resume.epoch == self.epoch:
+            urls = [u for u in urls if u.rsplit("/", 1)[-1] not in self.resume.done]
+        return urls
+
+    def pipeline(self):
+        import webdataset as wds
+        from webdataset.utils import pytorch_worker_info
+
+        rank, _world, worker, num_workers = pytorch_worker_info()
+        handler = self.skipped
+        if self.resampled:
+            stages: list[Any] = [wds.ResampledShards(self.urls, seed=hash((self.seed, self.epoch)) & 0x7FFFFFFF,
+                                                      deterministic=True)]
+        else:
+            shards = [{"url": u} for u in self.epoch_shards()]
+            stages = [lambda: iter(shards), wds.split_by_node, wds.split_by_worker]
+        stages.append(wds.tarfile_to_samples(handler=handler))
+        resume = self.resume if (self.resume is not None and self.resume.epoch == self.epoch) else None
+        if resume is not None and not self.resampled and resume.seen:
+            stages.append(wds.select(lambda s: not resume.skips(s["__url__"], s["__key__"])))
+        if self.shuffle_buffer > 1:
+            seed = f"{self.seed}/{self.epoch}/{rank}/{worker}"
+            stages.append(wds.shuffle(self.shuffle_buffer, initial=self.shuffle_buffer, rng=random.Random(seed)))
+        stages += [wds.decode(*decoders(), handler=handler), wds.map(regroup, handler=handler)]
+        if self.draw_markers:
+            stages.append(wds.map(draw_sample_markers, handler=handler))
+        if self.transform is not None:
+            stages.append(wds.map(self.transform, handler=handler))
+        pipe = wds.DataPipeline(*stages)
+        if self.resampled:
+            per_worker = self.epoch_samples // num_workers + (worker < self.epoch_samples % num_workers)
+            pipe = pipe.with_epoch(per_worker)
+        return pipe
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.pipeline())
+
+
+class SparLoader:
+    """A torch DataLoader over SparShards that knows its position: iterate once per epoch;
+    `state_dict()` after any step, `load_state_dict()` before iterating in a restarted job."""
+
+    def __init__(self, dataset: SparShards, *, batch_size: int | None = 8, num_workers: int = 0,
+                 collate_fn: Callable | None = collate, **dataloader_kwargs: Any):
+        self.dataset = dataset
+        self.batch_size, self.num_workers = batch_size, num_workers
+        self.collate_fn, self.kwargs = collate_fn, dataloader_kwargs
+        self.tracker = Tracker(dataset.counts)
+
+    @property
+    def epoch(self) -> int:
+        return self.tracker.state.epoch
+
+    @property
+    def skipped(self) -> int:
+        return self.dataset.skipped.count
+
+    def __iter__(self) -> Iterator[Any]:
+        from torch.utils.data import DataLoader
+
+        self.dataset.set_epoch(self.epoch)
+        self.dataset.resume = self.tracker.state.copy()
+        kwargs = dict(self.kwargs)
+        if self.batch_size is not None:
+            kwargs["collate_fn"] = self.collate_fn
+        loader = DataLoader(self.dataset, batch_size=self.batch_size, num_workers=self.num_workers, **kwargs)
+        for batch in loader:
+            self.tracker.observe_batch(batch)
+            yield batch
+        self.tracker.end_epoch()
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.tracker.state.to_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.tracker = Tracker(self.dataset.counts, ResumeState.from_dict(state))
+
+
+def make_loader(source: str | Sequence[str], *, batch_size: int | None = 8, num_workers: int = 0,
+                **dataset_kwargs: Any) -> SparLoader:
+    """`SparLoader(SparShards(source, **dataset_kwargs), batch_size=..., num_workers=...)`."""
+    return SparLoader(SparShards(source, **dataset_kwargs), batch_size=batch_size, num_workers=num_workers)
