@@ -27,6 +27,7 @@ from spar_hf.errors import SparError
 from spar_hf.report import RejectLog
 
 STATE_DIR = ".build"
+CARD_STATE = "card.json"  # card settings (licence) so push can re-render the card
 REJECTS_DIR = "rejects"
 BUILD_FORMAT = 1  # bump when rows change shape, so --resume rebuilds
 
@@ -178,8 +179,19 @@ def build(spar_dir: str | os.PathLike, out_dir: str | os.PathLike, configs: list
         result.configs[name] = done
         if on_config is not None:
             on_config(done)
+    atomic_write_text(out_dir / STATE_DIR / CARD_STATE, json.dumps({"license": license}) + "\n")
     write_card(out_dir, all_built(out_dir), license=license)
     return result
+
+
+def rewrite_card(out_dir: str | os.PathLike, repo: str) -> Path:
+    """Re-render the card of a finished build with `repo` in its load lines (used by push)."""
+    from builders.card import write_card
+
+    out_dir = Path(out_dir)
+    state = out_dir / STATE_DIR / CARD_STATE
+    license = json.loads(state.read_text(encoding="utf-8"))["license"] if state.is_file() else "cc-by-nc-4.0"
+    return write_card(out_dir, all_built(out_dir), license=license, repo=repo)
 
 
 def all_built(out_dir: Path) -> dict[str, ConfigResult]:

@@ -404,6 +404,7 @@ class Spar(datasets.GeneratorBasedBuilder):
             self.counts["in"] += 1
             try:
                 self._colour_paths(layout, entry)
+                normalise_markers(entry.record.markers)
                 if self.config.rgbd:
                     self._rgbd(layout, entry)
             except (SparError, ValueError) as exc:

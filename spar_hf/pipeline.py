@@ -5,8 +5,8 @@ engine (a local process pool here, Ray elsewhere) can run it. A scene is atomic:
 written last, and `run_generate` assembles qa_jsonl from the per-scene parts in sorted scene
 order only after every scene is done, so the bytes never depend on worker count or order.
 
-Engines: `ENGINES` maps a name to "module:function"; the function takes (jobs, workers) and yields
-(job, result) pairs in any order, where result is `process_scene`'s dict or the exception it raised.
+Engines: `ENGINES` maps a name to "module:function"; the function takes (jobs, workers, **engine_options)
+and yields (job, result) pairs in any order, where result is `process_scene`'s dict or the exception it raised.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from spar_hf.errors import SparError
 
 ENGINES: dict[str, str] = {
     "local": "spar_hf.pipeline:run_local",
-    "ray": "spar_hf.ray_engine:run_scenes",
+    "ray": "spar_hf.engines.ray_engine:run_scenes",
 }
 
 
@@ -225,6 +225,7 @@ def run_generate(
     val_fraction: float | None = None,
     task_config: dict[str, Any] | None = None,
     progress: bool = True,
+    engine_options: dict[str, Any] | None = None,
 ) -> GenerateReport:
     """Generate SPAR-7M QA for every scene under `scenes_root` into `out/<source>/`."""
     from tqdm import tqdm
@@ -265,7 +266,7 @@ def run_generate(
             todo.append(job)
     crashes: list[dict[str, Any]] = []
     bar = tqdm(total=len(jobs), initial=report.resumed, desc=f"generate {source}", unit="scene", disable=not progress)
-    for job, result in run(todo, workers):
+    for job, result in run(todo, workers, **(engine_options or {})):
         if isinstance(result, BaseException):
             report.crashed += 1
             crashes.append({"file": job.scene_dir, "line": None, "reason": f"crash: {type(result).__name__}: {result}",

@@ -4,7 +4,9 @@ For each record the TaskSpec of its `type` re-derives the answer from the record
 (provenance) and the stored poses/intrinsics (the layout's FrameStore). Findings starting
 "mismatch:" mean the stored answer is wrong; "ambiguous:<kind>:" flag doubtful but correct ones.
 Records without `meta` (the official download) cannot be re-derived and are counted as
-`no_provenance`, not as errors. Bad lines reported by the reader count as problems.
+`no_provenance`, not as errors; their missing images are only counted (the release no longer
+ships images). A record with `meta` (our output) whose images are missing is an error. Bad lines
+reported by the reader count as problems.
 """
 
 from __future__ import annotations
@@ -98,7 +100,6 @@ def verify_layout(root: str | Path, progress: bool = True, check_images: bool = 
 
     files = layout.files(problems=on_problem)
     total = sum(f.declared_lines or 0 for f in files)
-    checked_images: dict[tuple[str, str], bool] = {}
     with tqdm(total=total, desc="verify", unit="rec", disable=not progress) as bar:
         for qa_file in files:
             for entry in read_qa_file(qa_file, on_problem):
@@ -106,14 +107,9 @@ def verify_layout(root: str | Path, progress: bool = True, check_images: bool = 
                 record = entry.record
                 audit = report.tasks.setdefault(entry.task, TaskAudit())
                 audit.records += 1
-                if check_images and record.meta:
-                    for image in [*record.images, *record.depths]:
-                        key = (entry.source, image)
-                        if key not in checked_images:
-                            checked_images[key] = (layout.images_root(entry.source) / image).is_file()
-                        if not checked_images[key]:
-                            audit.missing_images += 1
-                            break
+                missing = layout.missing_images(record) if check_images else []
+                if missing:
+                    audit.missing_images += 1
                 spec = table.get(entry.task)
                 if spec is None:
                     report.unknown_tasks[entry.task] += 1
@@ -123,6 +119,10 @@ def verify_layout(root: str | Path, progress: bool = True, check_images: bool = 
                     continue
                 if not record.meta:
                     audit.no_provenance += 1
+                    continue
+                if missing:  # our own output must ship every frame it references
+                    audit.errors += 1
+                    _example(report, entry, f"error: images missing: {', '.join(missing)}")
                     continue
                 try:
                     findings = spec.verify(record, layout.frames(entry.source))

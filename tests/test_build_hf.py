@@ -199,3 +199,15 @@ def test_official_qa_only_download_reports_every_record(tmp_path, capsys):
     assert f"bench: no rows, left out of the card (in={N_VAL_BENCH} rejected={N_VAL_BENCH})" in out
     assert len((hf / "rejects" / "7m.jsonl").read_text().splitlines()) == n_7m
     assert not (hf / "7m").exists() and "config_name" not in (hf / "README.md").read_text()
+
+
+def test_max_shard_size_splits_into_named_shards(built, tmp_path):
+    import pyarrow.parquet as pq
+
+    spar, _ = built
+    out = tmp_path / "sharded"
+    assert main(["build", "--from", str(spar), "--out", str(out), "--configs", "7m", "--max-shard-size", "50KB"]) == 0
+    shards = sorted(p.name for p in (out / "7m").glob("validation-*.parquet"))
+    assert len(shards) >= 2
+    assert shards == [f"validation-{i:05d}-of-{len(shards):05d}.parquet" for i in range(len(shards))]
+    assert sum(pq.ParquetFile(out / "7m" / s).metadata.num_rows for s in shards) == N_VAL

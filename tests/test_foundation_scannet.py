@@ -132,3 +132,19 @@ def test_truncated_depth_png_is_counted_at_visibility(scene_dir):
 def test_list_scenes_on_a_missing_root_names_it(tmp_path):
     with pytest.raises(SparError, match="nowhere"):
         list_scenes(tmp_path / "nowhere")
+
+
+def test_depth_maps_and_ray_casting_agree_on_a_synthetic_scene(scene_dir):
+    from spar_hf.visibility import compute_scene_records
+
+    scene = read_scene(scene_dir)
+    with_depth = compute_scene_records(scene, [0, 1, 2, 3])
+    for frame in scene.frames:
+        frame.depth_path = None
+    cast = compute_scene_records(scene, [0, 1, 2, 3])
+    assert sum(len(im.visible) for im in with_depth.images) > 0
+    for a, b in zip(with_depth.images, cast.images):
+        assert set(a.visible) == set(b.visible)
+        for oid in a.visible:
+            np.testing.assert_allclose(a.visible[oid].bbox, b.visible[oid].bbox, atol=1.0)
+            assert abs(a.visible[oid].visible_fraction - b.visible[oid].visible_fraction) < 0.02

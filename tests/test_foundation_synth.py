@@ -72,7 +72,7 @@ def test_depth_maps_see_the_room(synth_root):
 
 
 def test_layout_is_plausible():
-    for i in range(6):
+    for i in range(8):
         placed = generate_scene(scene_name(i), 11, 60)
         size = placed.size
         assert 3 <= size[0] <= 7 and 3 <= size[1] <= 8 and 2.4 <= size[2] <= 3
@@ -87,6 +87,9 @@ def test_layout_is_plausible():
             if oa.support is not None:
                 host = placed.objects[oa.support]
                 assert oa.center[2] - oa.extents[2] / 2 == pytest.approx(host.center[2] + host.extents[2] / 2)
+            elif oa.label in ("window", "picture"):  # hung on a wall
+                assert 0.8 <= oa.center[2] - oa.extents[2] / 2 <= 1.6
+                assert min(*oa.footprint().bounds[:2], size[0] - oa.footprint().bounds[2], size[1] - oa.footprint().bounds[3]) < 0.02
             else:
                 assert oa.center[2] - oa.extents[2] / 2 == pytest.approx(0.0)
             for b in range(a + 1, len(placed.objects)):

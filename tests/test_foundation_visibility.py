@@ -168,3 +168,19 @@ def test_unknown_frame_is_an_error(scene):
 
     with pytest.raises(SparError, match="frame 7"):
         compute_scene_records(scene, [7], CONFIG)
+
+
+def test_colour_twice_the_depth_resolution(scene):
+    # ScanNet: colour 1296x968, depth 640x480. Colour here is 400 x 200 with f = 200 and principal
+    # point (200.5, 100.5), i.e. u' = 2u + 0.5 (pixel centres at integers), so the depth pixel under
+    # every vertex is the one of the 200 x 100 case and each box simply scales: A's bbox becomes
+    # [2*75+0.5, 2*35+0.5, 2*125+0.5, 2*65+0.5], area 4 * 1500.
+    frame = scene.frames[0]
+    frame.width, frame.height = 2 * W, 2 * H
+    frame.intrinsics = np.array([[2 * F, 0, 2 * CX + 0.5], [0, 2 * F, 2 * CY + 0.5], [0, 0, 1.0]])
+    image = compute_scene_records(scene, [0], CONFIG).images[0]
+    assert set(image.visible) == {0, 1}
+    np.testing.assert_allclose(image.visible[0].bbox, [150.5, 70.5, 250.5, 130.5], atol=1e-9)
+    assert image.visible[0].area == pytest.approx(6000)
+    assert image.visible[0].visible_fraction == pytest.approx(45 / 150)
+    assert image.visible[1].visible_fraction == pytest.approx(33 / 150)

@@ -19,7 +19,7 @@ from spar_hf.tasks.registry import all_tasks
 pytestmark = pytest.mark.slow
 
 N_SCENES = 4
-N_FRAMES = 10
+N_FRAMES = 6
 
 
 def _tree(root: Path) -> dict[str, bytes]:

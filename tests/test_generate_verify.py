@@ -99,5 +99,20 @@ def test_bad_lines_missing_pose_and_unknown_task_fail(tmp_path, capsys):
     report = json.loads(report_file.read_text())
     assert report["bad_lines"] == 1 and "fill_2.jsonl:2: invalid JSON" in report["problems"][0]
     assert report["unknown_tasks"] == {"mystery": 1}
-    assert report["errors"] == 1 and "s1/pose/1.txt: pose file missing" in report["examples"][0]["finding"]
+    assert report["errors"] == 1 and report["examples"][0]["finding"] == "error: images missing: s1/image_color/1.jpg"
     assert report["tasks"]["toy_distance"]["missing_images"] == 1
+
+
+def test_missing_pose_is_an_error_and_official_missing_images_are_only_counted(tmp_path):
+    root = _layout(tmp_path, [_rec(0, "5.0", [4.0, 6.0, 0.0])])
+    (root / "toy/images/s0/pose/5.txt").unlink()
+    report_file = tmp_path / "r.json"
+    assert main(["verify", str(root), "--report", str(report_file)]) == 1
+    report = json.loads(report_file.read_text())
+    assert report["errors"] == 1 and "s0/pose/5.txt: pose file missing" in report["examples"][0]["finding"]
+
+    official = QARecord("s9_1", "toy_distance", "fill", "q", "1.0", ["s9/image_color/1.jpg"], "toy", "s9")
+    root2 = _layout(tmp_path / "b", [official])
+    assert main(["verify", str(root2), "--report", str(report_file)]) == 0
+    toy = json.loads(report_file.read_text())["tasks"]["toy_distance"]
+    assert (toy["missing_images"], toy["no_provenance"], toy["errors"]) == (1, 1, 0)

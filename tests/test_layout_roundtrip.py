@@ -197,3 +197,18 @@ def test_non_jpeg_colour_and_other_depth_scale_are_converted_once(tmp_path: Path
     again = tmp_path / "again"
     write_frame(again, "s/image_color/4.jpg", frame)
     assert (again / "s/image_color/4.jpg").read_bytes() == colour  # deterministic encoding
+
+
+def test_depth_paths_must_belong_to_the_record_images(tmp_path: Path):
+    frames = _frames(tmp_path)
+    frames[7] = FrameData(7, frames[7].color_path, None, 1000.0, frames[7].pose, frames[7].intrinsics)
+    good = _rec("depth_prediction_oc", "fill", 0, [3])
+    foreign = _rec("depth_prediction_oc", "fill", 1, [3])
+    foreign.depths = [f"{SCENE}/image_depth/9.png"]
+    no_depth = _rec("depth_prediction_oc", "fill", 2, [7])
+    out = tmp_path / "scannet"
+    manifest = write_scene(out, SCENE, [good, foreign, no_depth], frames, [3, 7, 9], [], TASKS, {}, {})
+    assert manifest["parts"]["depth_prediction_oc/fill"]["lines"] == 1
+    reasons = [json.loads(line)["reason"] for line in (out / "parts" / SCENE / "rejects.jsonl").read_text().splitlines()]
+    assert reasons == [f"depth {SCENE}/image_depth/9.png is not the depth file of one of the record's images",
+                       f"depth {SCENE}/image_depth/7.png requested but the source frame has no depth map"]

@@ -104,3 +104,18 @@ def test_bad_inputs(hf_dir, tmp_path, capsys):
     (hf_dir / "bench" / "test-00000-of-00001.parquet").unlink()
     with pytest.raises(SparError, match="no Parquet shards"):
         plan_push(hf_dir, "me/spar")
+
+
+def test_push_points_the_card_at_the_repo(tmp_path):
+    from builders.run import rewrite_card
+    from test_build_fixture import make_layout
+
+    spar = make_layout(tmp_path)
+    hf = tmp_path / "spar_hf"
+    assert main(["build", "--from", str(spar), "--out", str(hf), "--configs", "bench", "--license", "cc-by-4.0"]) == 0
+    assert 'load_dataset("spar_hf", "bench")' in (hf / "README.md").read_text()
+    rewrite_card(hf, "me/spar")
+    card = (hf / "README.md").read_text()
+    assert 'load_dataset("me/spar", "bench")' in card and "license: cc-by-4.0" in card
+    plan = plan_push(hf, "me/spar")
+    assert [p for p, _ in plan.files] == ["README.md", "bench/test-00000-of-00001.parquet"]

@@ -221,3 +221,17 @@ def test_verify_reports_malformed_meta_as_mismatch(scene):
     r = copy.deepcopy(out["distance_prediction_oo"][0])
     r.meta["objects"] = r.meta["objects"][:1]
     assert any(f.startswith("mismatch") for f in all_tasks()["distance_prediction_oo"].verify(r, Lookup(records)))
+
+
+def test_scene_index_does_not_keep_records_alive():
+    import gc
+    import weakref
+
+    from spar_hf.tasks.common import scene_index
+
+    records = make_records(MV_OBJECTS, MV_CAMERAS)
+    scene_index(records)
+    ref = weakref.ref(records)
+    del records
+    gc.collect()
+    assert ref() is None

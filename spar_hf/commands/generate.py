@@ -17,6 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="run seed (default 0)")
     parser.add_argument("--workers", type=int, default=1, help="parallel scene workers (default 1)")
     parser.add_argument("--engine", default="local", choices=("local", "ray"), help="execution engine (default local)")
+    parser.add_argument("--ray-address", default=None,
+                        help="with --engine ray: HOST:6379 of a running cluster (default: start a local Ray with --workers CPUs)")
     parser.add_argument("--resume", action="store_true", help="reuse scenes whose manifest is present and consistent")
     parser.add_argument("--val-fraction", type=float, default=None,
                         help="fraction of scenes in val (default 0.1; at least one val scene when there are >= 2)")
@@ -31,8 +33,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.workers < 1:
         raise SparError(f"--workers must be at least 1, got {args.workers}")
+    if args.ray_address and args.engine != "ray":
+        raise SparError("--ray-address needs --engine ray")
+    engine_options = {"address": args.ray_address} if args.ray_address else None
     report = run_generate(args.source, args.scenes, args.out, tasks=args.tasks, seed=args.seed, workers=args.workers,
-                          engine=args.engine, resume=args.resume, val_fraction=args.val_fraction)
+                          engine=args.engine, resume=args.resume, val_fraction=args.val_fraction,
+                          engine_options=engine_options)
     _print_tables(report)
     if args.report:
         import json

@@ -20,6 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from spar_hf.hub import execute, plan_push
     from spar_hf.report import Summary
 
@@ -33,6 +35,11 @@ def run(args: argparse.Namespace) -> int:
         summary.extra["dry_run"] = "yes"
         print(summary.line())
         return 0
+    if (Path(args.dataset) / ".build").is_dir():  # a spar-hf build: point the card's load lines at the repo
+        from builders.run import rewrite_card
+
+        rewrite_card(args.dataset, args.repo_id)
+        plan = plan_push(args.dataset, args.repo_id, private=args.private)
     for url in execute(plan):
         print(url)
     summary.n_out = len(plan.files)

@@ -168,7 +168,7 @@ class ImageStore:
                 if path.is_file():
                     return path
             name = parts[-1]
-            if root.kind == "objects365":
+            if root.kind == "objects365" and len(parts) == 1:  # bare names only: the index costs a walk of DIR
                 rel = self._objects365_index(root).get(name)
                 if rel is not None:
                     return root.root / rel

@@ -181,9 +181,9 @@ class _Ingester:
         boxes = []
         for where, spans in (("question", q_spans), ("answer", a_spans)):
             for i, span in enumerate(spans, 1):
-                boxes.append((where, check_box(span.values, f"{where} box {i}"), span.label))
+                boxes.append((where, check_box(span.values, where, i), span.label))
         for i, (values, label) in enumerate(ex.field_boxes, 1):
-            boxes.append(("field", check_box(values, f"field box {i}"), label))
+            boxes.append(("field", check_box(values, "field", i), label))
         if task == "grounding" and not any(w != "question" for w, _, _ in boxes):
             raise Rejected("no_boxes: a grounding answer needs at least one box")
         if task == "referring" and not any(w != "answer" for w, _, _ in boxes):

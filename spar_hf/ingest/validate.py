@@ -37,13 +37,15 @@ def _fmt(values: Any) -> str:
 _NUMBER_TYPES = (int, float)
 
 
-def check_box(values: Any, where: str) -> tuple[float, float, float, float]:
-    """A validated 0..1000 box; `where` names it in the reason (e.g. "answer box 2")."""
+def check_box(values: Any, where: str, index: int | None = None) -> tuple[float, float, float, float]:
+    """A validated 0..1000 box; `where` (plus `index`: "answer" + 2 -> "answer box 2") names it in the reason."""
     if type(values) in (list, tuple) and len(values) == 4:  # fast path for the common valid box
         x1, y1, x2, y2 = values
         if (type(x1) in _NUMBER_TYPES and type(y1) in _NUMBER_TYPES and type(x2) in _NUMBER_TYPES
                 and type(y2) in _NUMBER_TYPES and 0 <= x1 < x2 <= 1000 and 0 <= y1 < y2 <= 1000):
             return x1, y1, x2, y2
+    if index is not None:
+        where = f"{where} box {index}"
     if not isinstance(values, (list, tuple)):
         raise Rejected(f"bbox_malformed: {where} is {_fmt(values)}, not a list of 4 numbers")
     if len(values) != 4:

@@ -101,6 +101,7 @@ class SparLayout:
             self.root = root
             self._sources = [s for s in _subdirs(root) if _is_source(root / s)]
         self._stores: dict[str, FrameStore] = {}
+        self._listing: dict[Path, frozenset[str]] = {}
 
     # --- structure -------------------------------------------------------------------------
     def sources(self) -> list[str]:
@@ -168,9 +169,24 @@ class SparLayout:
         return self._stores[source]
 
     def missing_images(self, record: QARecord) -> list[str]:
-        """Layout paths of the record's colour (and depth) files that are not on disk."""
+        """Layout paths of the record's colour (and depth) files that are not on disk.
+
+        Existence comes from one listing per folder (cached), so checking millions of records costs
+        one directory read per scene folder rather than one stat per path.
+        """
         base = self.images_root(record.source)
-        return [p for p in [*record.images, *record.depths] if not (base / p).is_file()]
+        return [p for p in [*record.images, *record.depths] if not self._exists(base / p)]
+
+    def _exists(self, path: Path) -> bool:
+        folder = path.parent
+        names = self._listing.get(folder)
+        if names is None:
+            try:
+                names = frozenset(e.name for e in os.scandir(folder) if e.is_file())
+            except (FileNotFoundError, NotADirectoryError):
+                names = frozenset()
+            self._listing[folder] = names
+        return path.name in names
 
 
 def read_qa_file(qa_file: QAFile, report: Callable[[Problem], None]) -> Iterator[Entry]:

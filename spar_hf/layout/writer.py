@@ -145,6 +145,17 @@ def check_record(record: QARecord, scene: str, keyframes: set[int], clip: Sequen
     return None
 
 
+def _check_depths(record: QARecord, frames: dict[int, FrameData]) -> str | None:
+    """Each depth path must be the depth file of one of the record's images, and that frame must have depth."""
+    own = {frame_paths(image).depth: frame_paths(image).frame_index for image in record.images}
+    for depth in record.depths:
+        if depth not in own:
+            return f"depth {depth} is not the depth file of one of the record's images"
+        if not frames[own[depth]].depth_path:
+            return f"depth {depth} requested but the source frame has no depth map"
+    return None
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -186,6 +197,8 @@ def write_scene(
     for record in records:
         formats = task_formats.get(record.task, ())
         reason = check_record(record, scene, kept, clip, formats) if formats else f"task {record.task!r} not selected"
+        if reason is None:
+            reason = _check_depths(record, frames)
         if reason is None and record.id in seen_ids:
             reason = f"duplicate id {record.id}"
         if reason is None:

@@ -19,6 +19,7 @@ import math
 import os
 import shutil
 import tempfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -28,7 +29,7 @@ from PIL import Image
 from shapely.geometry import LineString, Polygon
 
 from spar_hf.atomic import TMP_PREFIX, atomic_write_bytes, atomic_write_text
-from spar_hf.geometry import look_at
+from spar_hf.geometry import boxes_overlap_3d, look_at
 from spar_hf.rng import scene_rng
 from spar_hf.scene.render import RayCaster
 
@@ -54,6 +55,7 @@ class Kind:
     wall: bool = False  # stands with its back to a wall
     on: tuple[str, ...] = ()  # labels it may stand on
     support: bool = False  # others may stand on it
+    hung: tuple[float, float] | None = None  # hangs flat on a wall, bottom edge this high (m)
 
 
 VOCABULARY: dict[str, Kind] = {
@@ -75,8 +77,12 @@ VOCABULARY: dict[str, Kind] = {
     "lamp": Kind((0.2, 0.2, 0.35), (0.35, 0.35, 0.6), (240, 210, 90), floor=False, on=("table", "desk", "nightstand", "cabinet")),
     "monitor": Kind((0.45, 0.15, 0.35), (0.65, 0.22, 0.5), (30, 30, 35), floor=False, on=("desk", "table")),
     "tv": Kind((0.9, 0.15, 0.55), (1.3, 0.25, 0.8), (20, 20, 25), floor=False, on=("cabinet",)),
+    "door": Kind((0.8, 0.05, 2.0), (0.95, 0.08, 2.1), (150, 100, 60), wall=True),
+    "window": Kind((0.8, 0.06, 0.9), (1.6, 0.1, 1.3), (170, 210, 235), floor=False, hung=(0.8, 1.0)),
+    "picture": Kind((0.35, 0.03, 0.3), (0.9, 0.05, 0.7), (200, 60, 90), floor=False, hung=(1.2, 1.6)),
     "pillow": Kind((0.4, 0.3, 0.1), (0.6, 0.45, 0.18), (230, 200, 210), floor=False, on=("bed", "sofa")),
 }
+WALL_LABELS = ("door", "window", "picture")
 BIG_LABELS = ("bed", "table", "desk", "sofa", "cabinet", "nightstand", "bookshelf", "refrigerator", "toilet", "sink")
 SMALL_LABELS = ("trash can", "box", "backpack", "plant", "lamp", "monitor", "tv", "pillow")
 
@@ -164,6 +170,13 @@ class _Placer:
         base = np.array(VOCABULARY[label].colour)
         return tuple(int(v) for v in np.clip(base + self.rng.integers(-30, 31, 3), 0, 255))
 
+    def _clear_3d(self, obj: PlacedObject, others: list[PlacedObject]) -> bool:
+        rot = _yaw_rotation(obj.yaw)
+        return not any(boxes_overlap_3d(obj.center, obj.extents, rot, o.center, o.extents, _yaw_rotation(o.yaw)) for o in others)
+
+    def _hung(self) -> list[PlacedObject]:
+        return [o for o in self.objects if VOCABULARY[o.label].hung]
+
     def _floor_free(self, poly: Polygon) -> bool:
         if not self.inner.contains(poly) or poly.intersects(self.corridor):
             return False
@@ -188,9 +201,31 @@ class _Placer:
                 xy = self.rng.uniform([0, 0], self.size[:2])
             centre = np.array([xy[0], xy[1], ext[2] / 2])
             obj = PlacedObject(len(self.objects), label, centre, ext, yaw, self._colour(label))
-            if self._floor_free(obj.footprint()):
+            if self._floor_free(obj.footprint()) and self._clear_3d(obj, self._hung()):
                 self.objects.append(obj)
                 return obj
+        return None
+
+    def place_hung(self, label: str, tries: int = 30) -> PlacedObject | None:
+        """Flat on a wall (1 cm off it), clear of everything in 3D and below the ceiling."""
+        lo, hi = VOCABULARY[label].hung
+        for _ in range(tries):
+            ext = self._sample_extents(label)
+            wall = int(self.rng.integers(4))
+            yaw = wall * math.pi / 2
+            along, across = (self.size[0], self.size[1]) if wall % 2 == 0 else (self.size[1], self.size[0])
+            room_half = along / 2 - ext[0] / 2 - 0.1
+            bottom = float(self.rng.uniform(lo, hi))
+            if room_half <= 0 or bottom + ext[2] > self.size[2] - 0.1:
+                continue
+            local = np.array([self.rng.uniform(-room_half, room_half), -across / 2 + 0.01 + ext[1] / 2])
+            xy = self.size[:2] / 2 + _yaw_rotation(yaw)[:2, :2] @ local
+            obj = PlacedObject(len(self.objects), label, np.array([xy[0], xy[1], bottom + ext[2] / 2]), ext, yaw, self._colour(label))
+            grown = PlacedObject(obj.id, label, obj.center, obj.extents + 2 * GAP, yaw, obj.colour)
+            if not self._clear_3d(grown, self.objects):
+                continue
+            self.objects.append(obj)
+            return obj
         return None
 
     def place_on(self, label: str, tries: int = 30) -> PlacedObject | None:
@@ -213,6 +248,8 @@ class _Placer:
                 continue
             if any(o.support == host.id and poly.intersects(o.footprint()) for o in self.objects):
                 continue
+            if not self._clear_3d(obj, [o for o in self.objects if o.id != host.id]):
+                continue
             self.objects.append(obj)
             return obj
         return None
@@ -232,6 +269,12 @@ def generate_scene(scene_id: str, seed: int, n_frames: int) -> SynthScene:
         placer.place_floor(str(label))
     for _ in range(int(rng.integers(2, 5))):
         placer.place_floor("chair")
+    if rng.random() < 0.8:
+        placer.place_floor("door")
+    for _ in range(int(rng.integers(0, 3))):
+        placer.place_hung("window")
+    for _ in range(int(rng.integers(0, 3))):
+        placer.place_hung("picture")
     attempts = 0
     while len(placer.objects) < target and attempts < 200:
         attempts += 1
@@ -244,6 +287,9 @@ def generate_scene(scene_id: str, seed: int, n_frames: int) -> SynthScene:
     while len(placer.objects) < 8 and attempts < 400:
         attempts += 1
         placer.place_floor(str(rng.choice(["box", "trash can"])))
+    while max(Counter(o.label for o in placer.objects).values(), default=0) < 2 and attempts < 600:
+        attempts += 1  # object counting needs a label with two instances
+        placer.place_floor(str(rng.choice(["chair", "box", "trash can"])))
     kinds = {o.label for o in placer.objects}
     scene_type = "Bedroom / Hotel" if "bed" in kinds else "Bathroom" if "toilet" in kinds else "Living room / Lounge"
     return SynthScene(scene_id, size, placer.objects, poses, scene_type=scene_type)

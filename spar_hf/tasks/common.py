@@ -27,6 +27,8 @@ from spar_hf.tasks import templates as T
 from spar_hf.tasks.registry import TaskSpec
 
 LETTERS = "ABCD"
+# the task families built on this module (registry `family` = module name)
+FAMILIES = ("depth", "distance", "distance_infer", "relation", "imagination", "volume", "matching", "camera")
 
 
 @dataclass
@@ -37,7 +39,7 @@ class GenConfig:
     ("skipped candidates by reason") and may pass one config to many scenes to sum them.
     """
 
-    samples_per_format: int = 12  # questions per task, format and scene
+    samples_per_format: int = 20  # questions per task, format and scene
     attempts_per_sample: int = 6  # candidate draws allowed per wanted question
     relation_threshold_m: float = 0.1  # a coordinate/distance difference below this is "indistinguishable"
     min_gap_m: float = 0.1  # closer/farther and depth comparisons need at least this difference
@@ -121,7 +123,8 @@ class SceneIndex:
     """Per-scene lookups shared by all tasks of one scene (built once, cached by identity)."""
 
     def __init__(self, records: SceneRecords):
-        self.records = records
+        # no reference back to `records`: the module cache holds only a weak one, so a finished
+        # scene's records (and this index, at the next lookup) can be freed
         self.images: list[ImageRecord] = list(records.images)
         self.objects = records.objects
         scene = records.scene
@@ -746,5 +749,3 @@ def rows_per_second(records: SceneRecords, tasks: list[str] | None = None, repea
         best = max(best, rows / max(time.process_time() - start, 1e-9))
     return rows, best
 
-
-FAMILIES = ("depth", "distance", "distance_infer", "relation", "imagination", "volume", "matching", "camera")

@@ -205,13 +205,13 @@ ANSWERS: dict[str, list[str]] = {
         "The {a} is {da} meters from the camera and the {b} is {db} meters, so the {ans} is {cf}.",
         "The {ans} is {cf}: the {a} lies {da} meters away and the {b} {db} meters.",
         "Measured from the camera, the {a} is at {da} meters and the {b} at {db} meters; hence the {ans} is {cf}.",
-        "With distances of {da} meters ({a}) and {db} meters ({b}), the {ans} is {cf} the camera.",
+        "With distances of {da} meters ({a}) and {db} meters ({b}), the {ans} is {rel} the camera.",
     ],
     "distI_oo": [
-        "The proximity of the {a} to the {b} is {db} meters, and to the {c}, it is {dc} meters. Hence, the {ans} is {cf} the {a}.",
+        "The proximity of the {a} to the {b} is {db} meters, and to the {c}, it is {dc} meters. Hence, the {ans} is {rel} the {a}.",
         "The {b} is {db} meters from the {a} and the {c} is {dc} meters from it, so the {ans} is {cf}.",
         "Measured from the {a}, the {b} lies at {db} meters and the {c} at {dc} meters; the {ans} is therefore {cf}.",
-        "The {ans} is {cf} the {a}: the distances are {db} meters for the {b} and {dc} meters for the {c}.",
+        "The {ans} is {rel} the {a}: the distances are {db} meters for the {b} and {dc} meters for the {c}.",
     ],
     "rel_oo": [
         "Relative to the {b}, the {a} is {desc}.",

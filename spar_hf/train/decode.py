@@ -27,7 +27,7 @@ def decode_depth(key: str, data: bytes) -> np.ndarray | None:
     from PIL import Image
 
     with Image.open(io.BytesIO(data)) as img:
-        array = np.asarray(img)
+        array = np.array(img)
     if array.dtype == np.uint16:
         return array
     if array.ndim != 2 or array.min(initial=0) < 0 or array.max(initial=0) > 65535:

@@ -63,17 +63,23 @@ def resolve_source(source: str | Sequence[str]) -> tuple[list[str], dict[str, in
 
 
 class SparShards(IterableDataset):
-    """Samples `{"__key__", "__url__", "json", "images": [PIL RGB], "depth": [uint16], "pose": [4x4], "K": [3x3]}`."""
+    """Samples `{"__key__", "__url__", "json", "images": [PIL RGB], "depth": [uint16], "pose": [4x4], "K": [3x3]}`.
+
+    `decode_images=False` leaves images and depth as the stored bytes (decode elsewhere, e.g. on GPU).
+    """
 
     def __init__(self, source: str | Sequence[str], *, seed: int = 0, shuffle_shards: bool = True,
                  shuffle_buffer: int = 256, resampled: bool = False, epoch_samples: int | None = None,
-                 draw_markers: bool = False, transform: Callable[[dict], dict] | None = None):
+                 decode_images: bool = True, draw_markers: bool = False,
+                 transform: Callable[[dict], dict] | None = None):
         self.urls, self.counts = resolve_source(source)
+        if draw_markers and not decode_images:
+            raise SparError("draw_markers needs decode_images=True")
         if resampled and not epoch_samples:
             raise SparError("resampled=True needs epoch_samples (samples per rank per epoch)")
         self.seed, self.shuffle_shards, self.shuffle_buffer = seed, shuffle_shards, shuffle_buffer
         self.resampled, self.epoch_samples = resampled, epoch_samples
-        self.draw_markers, self.transform = draw_markers, transform
+        self.decode_images, self.draw_markers, self.transform = decode_images, draw_markers, transform
         self.skipped = SkipCounter()
         self.epoch = 0
         self.resume: ResumeState | None = None
@@ -110,7 +116,8 @@ class SparShards(IterableDataset):
         if self.shuffle_buffer > 1:
             seed = f"{self.seed}/{self.epoch}/{rank}/{worker}"
             stages.append(wds.shuffle(self.shuffle_buffer, initial=self.shuffle_buffer, rng=random.Random(seed)))
-        stages += [wds.decode(*decoders(), handler=handler), wds.map(regroup, handler=handler)]
+        stages += [wds.decode(*(decoders() if self.decode_images else []), handler=handler),
+                   wds.map(regroup, handler=handler)]
         if self.draw_markers:
             stages.append(wds.map(draw_sample_markers, handler=handler))
         if self.transform is not None:

@@ -1,0 +1,138 @@
+"""Run spar-hf's independent units of work (scenes, configs, shards) as Ray tasks.
+
+The work functions are the same top-level functions the local engine calls (e.g.
+`spar_hf.pipeline.process_scene`); Ray only decides where they run. Every unit writes its own
+files under deterministic names and the driver does the same assembly step as the local engine,
+so the output is byte-identical to a local run whatever the cluster size or completion order.
+
+Fault tolerance: a worker that dies (OOM kill, node loss, `os._exit`) is a system failure that Ray
+retries up to `MAX_RETRIES` times; `RETRY_EXCEPTIONS` (I/O errors, e.g. a flaky network file system)
+are retried too. Deterministic bugs are not retried: they come back to the driver as the exception.
+A scene is atomic (its writer clears the scene's folders first and writes the manifest last), so a
+retried scene leaves no duplicate and no half-written file behind.
+
+Fault injection for tests: when the environment variable named by `FAULT_ENV` holds a file path,
+the first task that creates that file kills its worker with `os._exit(1)` just before writing the
+scene manifest (images and parts already written, a half-written temp manifest left behind).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import traceback
+from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
+
+MAX_RETRIES = 3
+RETRY_EXCEPTIONS: list[type[BaseException]] = [OSError]
+FAULT_ENV = "SPAR_HF_RAY_FAULT_MARKER"
+T = TypeVar("T")
+
+
+@contextlib.contextmanager
+def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iterator[Any]:
+    """Use the running Ray session, or connect to `address`, or start a local one with `num_cpus`.
+
+    Only a session started here is shut down on exit, so tests (and notebooks) can share one.
+    """
+    try:
+        import ray
+    except ImportError:  # pragma: no cover - ray is a declared dependency
+        from spar_hf.errors import SparError
+
+        raise SparError("--engine ray needs the 'ray' package (pip install 'ray[default]')") from None
+    if ray.is_initialized():
+        yield ray
+        return
+    if address:
+        ray.init(address=address, log_to_driver=True)
+    else:
+        ray.init(num_cpus=num_cpus, include_dashboard=False)
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+def run_tasks(
+    func: Callable[..., Any],
+    items: Sequence[T],
+    args: Iterable[tuple] | None = None,
+    address: str | None = None,
+    num_cpus: int | None = None,
+) -> Iterator[tuple[T, Any]]:
+    """Run `func(*args_i)` as one Ray task per item; yields (item, result | exception) as tasks finish.
+
+    `args` defaults to `(item,)` per item. An exception a task raised (after its retries) is yielded,
+    not raised, so one failed unit never loses the others; it carries `traceback_text`.
+    """
+    calls = list(args) if args is not None else [(item,) for item in items]
+    if not items:
+        return
+    with ray_session(address, num_cpus) as ray:
+        remote = ray.remote(max_retries=MAX_RETRIES, retry_exceptions=RETRY_EXCEPTIONS)(func)
+        pending = {remote.remote(*call): item for item, call in zip(items, calls)}
+        waiting = list(pending)
+        while waiting:
+            done, waiting = ray.wait(waiting, num_returns=1)
+            item = pending.pop(done[0])
+            try:
+                result = ray.get(done[0])
+            except Exception as exc:  # noqa: BLE001 - the caller records it against this unit
+                result = unwrap(exc)
+            yield item, result
+
+
+def unwrap(exc: BaseException) -> BaseException:
+    """The exception a task raised, as the local engine would see it (Ray wraps it in RayTaskError).
+
+    Its `traceback_text` is the worker-side traceback; a lost worker stays a Ray error.
+    """
+    from ray.exceptions import RayTaskError
+
+    if isinstance(exc, RayTaskError) and isinstance(exc.cause, Exception):
+        cause = exc.cause
+        cause.traceback_text = exc.__dict__.get("traceback_str") or str(exc)  # dual classes only keep str()
+        return cause
+    exc.traceback_text = "".join(traceback.format_exception(exc))
+    return exc
+
+
+def _scene_task(job: Any, fault_marker: str | None) -> dict[str, Any]:
+    """The Ray task for one scene: `process_scene`, with the optional test fault armed."""
+    from spar_hf.pipeline import process_scene
+
+    if fault_marker and _claim(fault_marker):
+        _die_before_manifest()
+    return process_scene(job)
+
+
+def _claim(marker: str) -> bool:
+    """True for exactly one caller across all workers: whoever creates the marker file first."""
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    return True
+
+
+def _die_before_manifest() -> None:
+    """Make this worker process exit mid-scene: after the images and parts, during the manifest write."""
+    import spar_hf.layout.writer as writer
+
+    def crash(source_dir: Any, scene: str, manifest: dict[str, Any]) -> None:
+        parts = writer.scene_parts_dir(source_dir, scene)
+        (parts / f".tmp-{writer.MANIFEST}.killed").write_text('{"version": ')
+        os._exit(1)
+
+    writer.write_manifest = crash
+
+
+def run_scenes(jobs: Sequence[Any], workers: int = 1, address: str | None = None) -> Iterator[tuple[Any, Any]]:
+    """The `ray` engine of `spar_hf.pipeline.run_generate`: one Ray task per SceneJob.
+
+    `workers` sizes a local Ray session (ignored when connecting to a cluster, which schedules by
+    its own CPUs); `address` is `HOST:6379` of a running cluster head (or "auto").
+    """
+    fault = os.environ.get(FAULT_ENV) or None
+    yield from run_tasks(_scene_task, jobs, [(job, fault) for job in jobs], address=address, num_cpus=workers)

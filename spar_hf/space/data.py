@@ -1,0 +1,221 @@
+"""Random access to a built SPAR dataset for the Space: configs, filter values, one row at a time.
+
+A local HF_DIR and a hub dataset id go through the same path: `datasets` resolves each config's
+data files from the card (`load_dataset_builder`, no download), and the Parquet files are opened
+with fsspec (`hf://` for the hub, plain files locally), so nothing is copied into a cache and a
+local folder never touches the network. Per (config, split) only the filter columns are read
+once (task, format, source, id); a sample reads the one row group that holds it.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from spar_hf.errors import SparError
+
+ALL = "(all)"
+# per row kind: the column holding the format, the image column
+FORMAT_COLUMN = {"qa": "format", "bench": "format_type", "spatialforge": "format"}
+IMAGE_COLUMN = {"qa": "images", "bench": "image", "spatialforge": "images"}
+ROW_GROUP_CACHE = 8
+
+
+def kind_of(columns: list[str]) -> str:
+    """qa (7m, 7m-rgbd), bench (hub SPAR-Bench columns) or spatialforge, from a config's columns."""
+    if "image" in columns and "img_type" in columns:
+        return "bench"
+    if "boxes" in columns:
+        return "spatialforge"
+    if "images" in columns and "markers" in columns:
+        return "qa"
+    raise SparError(f"config columns {columns} are neither SPAR-7M, SPAR-Bench nor SpatialForge rows")
+
+
+@dataclass
+class SplitIndex:
+    """Filter columns of one split, plus where each row lives (file, row group, row in group)."""
+
+    files: list[str]
+    ids: list[str]
+    task: np.ndarray
+    format: np.ndarray
+    source: np.ndarray
+    file_of: np.ndarray
+    group_of: np.ndarray
+    row_in_group: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass(frozen=True)
+class ConfigInfo:
+    name: str
+    kind: str
+    columns: tuple[str, ...]
+    rgbd: bool
+    data_files: dict[str, tuple[str, ...]]
+
+    @property
+    def splits(self) -> list[str]:
+        return list(self.data_files)
+
+
+def is_local(dataset: str | os.PathLike) -> bool:
+    return Path(dataset).is_dir()
+
+
+class SpaceDataset:
+    """One built dataset (local folder or hub id), read lazily and cached per config/split."""
+
+    def __init__(self, dataset: str | os.PathLike):
+        self.dataset = str(dataset)
+        self.local = is_local(dataset)
+        if self.local:
+            self.root = Path(dataset).resolve()
+            if not (self.root / "README.md").is_file():
+                raise SparError(f"{dataset}: no README.md with configs (build it with `spar-hf build`)")
+        self._lock = threading.Lock()
+        self._configs: dict[str, ConfigInfo] = {}
+        self._indexes: dict[tuple[str, str], SplitIndex] = {}
+
+    # --- configs ----------------------------------------------------------------------------------
+    @functools.cached_property
+    def config_names(self) -> list[str]:
+        import datasets
+
+        try:
+            names = datasets.get_dataset_config_names(self.dataset)
+        except Exception as exc:  # datasets raises many kinds here; the message is what matters
+            raise SparError(f"{self.dataset}: cannot list configs ({exc})") from None
+        return [n for n in names if n != "default"] or list(names)
+
+    def config(self, name: str) -> ConfigInfo:
+        with self._lock:
+            if name not in self._configs:
+                self._configs[name] = self._load_config(name)
+            return self._configs[name]
+
+    def _load_config(self, name: str) -> ConfigInfo:
+        import datasets
+
+        if name not in self.config_names:
+            raise SparError(f"{self.dataset}: no config {name!r}; choose from {', '.join(self.config_names)}")
+        builder = datasets.load_dataset_builder(self.dataset, name)
+        files = {split: tuple(str(f) for f in paths) for split, paths in (builder.config.data_files or {}).items()}
+        if self.local:
+            for paths in files.values():
+                for path in paths:
+                    if not Path(path).resolve().is_relative_to(self.root):
+                        raise SparError(f"{self.dataset}: config {name} names a file outside the dataset folder: {path}")
+        features = builder.info.features
+        if features is None:
+            features = self._schema_features(files)
+        columns = tuple(features)
+        return ConfigInfo(name, kind_of(list(columns)), columns, "depth" in columns, files)
+
+    @staticmethod
+    def _schema_features(files: dict[str, tuple[str, ...]]) -> dict[str, Any]:
+        import pyarrow.parquet as pq
+
+        first = next(iter(files.values()))[0]
+        with _open(first) as handle:
+            return {name: None for name in pq.ParquetFile(handle).schema_arrow.names}
+
+    # --- split index ------------------------------------------------------------------------------
+    def index(self, config: str, split: str) -> SplitIndex:
+        key = (config, split)
+        info = self.config(config)
+        with self._lock:
+            if key not in self._indexes:
+                if split not in info.data_files:
+                    raise SparError(f"{self.dataset}: config {config} has no split {split!r} ({', '.join(info.splits)})")
+                self._indexes[key] = _read_index(info, split)
+            return self._indexes[key]
+
+    def choices(self, config: str, split: str) -> dict[str, list[str]]:
+        """Distinct task / format / source values of a split, sorted."""
+        index = self.index(config, split)
+        return {name: sorted(set(getattr(index, name).tolist())) for name in ("task", "format", "source")}
+
+    def select(self, config: str, split: str, task: str = ALL, fmt: str = ALL, source: str = ALL) -> np.ndarray:
+        """Row positions in the split matching the filters (ALL matches anything)."""
+        index = self.index(config, split)
+        mask = np.ones(len(index), dtype=bool)
+        for values, wanted in ((index.task, task), (index.format, fmt), (index.source, source)):
+            if wanted and wanted != ALL:
+                mask &= values == wanted
+        return np.flatnonzero(mask)
+
+    def position_of(self, config: str, split: str, ident: str | int) -> int:
+        index = self.index(config, split)
+        try:
+            return index.ids.index(str(ident))
+        except ValueError:
+            raise SparError(f"no row with id {ident!r} in {config}/{split}") from None
+
+    def row(self, config: str, split: str, position: int, columns: list[str] | None = None) -> dict[str, Any]:
+        """One row as Python values (images as {bytes, path}); `columns` defaults to all."""
+        index = self.index(config, split)
+        if not 0 <= position < len(index):
+            raise SparError(f"{config}/{split}: row {position} out of range 0..{len(index) - 1}")
+        info = self.config(config)
+        wanted = tuple(c for c in (columns or info.columns) if c in info.columns)
+        table = _row_group(index.files[index.file_of[position]], int(index.group_of[position]), wanted)
+        return table.slice(int(index.row_in_group[position]), 1).to_pylist()[0]
+
+    def twin_rgbd(self, config: str) -> str | None:
+        """The RGBD config holding the same rows (7m -> 7m-rgbd), when built."""
+        if self.config(config).rgbd:
+            return config
+        twin = f"{config}-rgbd"
+        return twin if twin in self.config_names else None
+
+
+def _open(path: str):
+    import fsspec
+
+    return fsspec.open(path, "rb").open()
+
+
+@functools.lru_cache(maxsize=ROW_GROUP_CACHE)
+def _row_group(path: str, group: int, columns: tuple[str, ...]):
+    import pyarrow.parquet as pq
+
+    with _open(path) as handle:
+        return pq.ParquetFile(handle).read_row_group(group, columns=list(columns))
+
+
+def _read_index(info: ConfigInfo, split: str) -> SplitIndex:
+    import pyarrow.parquet as pq
+
+    fmt_col = FORMAT_COLUMN[info.kind]
+    ids: list[str] = []
+    task, fmt, source, file_of, group_of, row_in_group = [], [], [], [], [], []
+    files = list(info.data_files[split])
+    for f, path in enumerate(files):
+        with _open(path) as handle:
+            parquet = pq.ParquetFile(handle)
+            for g in range(parquet.num_row_groups):
+                table = parquet.read_row_group(g, columns=["id", "task", fmt_col, "source"])
+                n = table.num_rows
+                ids.extend(str(v) for v in table.column("id").to_pylist())
+                task.extend(table.column("task").to_pylist())
+                fmt.extend(table.column(fmt_col).to_pylist())
+                source.extend(table.column("source").to_pylist())
+                file_of.append(np.full(n, f, dtype=np.int32))
+                group_of.append(np.full(n, g, dtype=np.int32))
+                row_in_group.append(np.arange(n, dtype=np.int32))
+
+    def cat(parts: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
+
+    return SplitIndex(files, ids, np.array(task, dtype=object), np.array(fmt, dtype=object), np.array(source, dtype=object),
+                      cat(file_of), cat(group_of), cat(row_in_group))
