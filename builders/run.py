@@ -56,12 +56,12 @@ class BuildResult:
 
 def input_fingerprint(spar_dir: Path, config: str, max_shard_size: str) -> str:
     """Hash of the QA files (path, size, mtime) and the build settings: what --resume compares."""
+    from spar_hf.layout.reader import SparLayout
+
     digest = hashlib.sha256(f"{BUILD_FORMAT}|{config}|{max_shard_size}".encode())
-    for path in sorted(spar_dir.rglob("*.jsonl")):
-        if "qa_jsonl" not in path.parts:
-            continue
-        stat = path.stat()
-        digest.update(f"{path.relative_to(spar_dir)}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+    for qa_file in SparLayout(spar_dir).files():
+        stat = qa_file.path.stat()
+        digest.update(f"{qa_file.path.relative_to(spar_dir)}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()
 
 
@@ -158,8 +158,13 @@ def _save_state(out_dir: Path, result: ConfigResult, fingerprint: str) -> None:
 
 
 def build(spar_dir: str | os.PathLike, out_dir: str | os.PathLike, configs: list[str], *, max_shard_size: str = "500MB",
-          resume: bool = False, license: str = "cc-by-nc-4.0", on_config: Callable[[ConfigResult], None] | None = None) -> BuildResult:
-    """Build `configs` from `spar_dir` into `out_dir` and write the card for everything present there."""
+          resume: bool = False, license: str = "cc-by-nc-4.0", on_config: Callable[[ConfigResult], None] | None = None,
+          engine: Callable[[Callable, dict[str, tuple]], dict[str, ConfigResult]] | None = None) -> BuildResult:
+    """Build `configs` from `spar_dir` into `out_dir` and write the card for everything present there.
+
+    `engine(build_config, {name: args})` (e.g. `spar_hf.engines.ray_engine.map_ordered`) builds the
+    configs that need it in parallel first; states, callbacks and the card then follow in config order.
+    """
     from builders.card import write_card
 
     spar_dir, out_dir = Path(spar_dir), Path(out_dir)
@@ -170,11 +175,16 @@ def build(spar_dir: str | os.PathLike, out_dir: str | os.PathLike, configs: list
     for stale in out_dir.glob(f"{TMP_PREFIX}*"):
         shutil.rmtree(stale)
     result = BuildResult()
+    prebuilt: dict[str, ConfigResult] = {}
+    if engine is not None:
+        todo = {name: (spar_dir.resolve(), out_dir.resolve(), name, max_shard_size) for name in configs  # workers' cwd may differ
+                if not (resume and _load_state(out_dir, name, input_fingerprint(spar_dir, name, max_shard_size)))}
+        prebuilt = engine(build_config, todo) if todo else {}
     for name in configs:
         fingerprint = input_fingerprint(spar_dir, name, max_shard_size)
         done = _load_state(out_dir, name, fingerprint) if resume else None
         if done is None:
-            done = build_config(spar_dir, out_dir, name, max_shard_size)
+            done = prebuilt.pop(name, None) or build_config(spar_dir, out_dir, name, max_shard_size)
             _save_state(out_dir, done, fingerprint)
         result.configs[name] = done
         if on_config is not None:

@@ -45,6 +45,8 @@ def parse_line(text: str) -> tuple[int, str | None]:
         row = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"not JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise ValueError("not JSON (nested too deeply)") from None
     if not isinstance(row, dict):
         raise ValueError(f"expected a JSON object, got {type(row).__name__}")
     missing = [k for k in ("id", "prediction") if k not in row]

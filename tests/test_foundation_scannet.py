@@ -71,16 +71,17 @@ def test_clean_scene_reads_every_frame(scene_dir):
     assert all(f.depth_scale == 1000 and (f.width, f.height) == (640, 480) for f in scene.frames)
 
 
-def test_bad_poses_are_skipped_and_counted(scene_dir):
+def test_bad_poses_are_skipped_and_counted(scene_dir, caplog):
     (scene_dir / "pose" / "1.txt").write_text("-inf -inf -inf -inf\n" * 4)
     (scene_dir / "pose" / "2.txt").write_text("2 0 0 0\n0 2 0 0\n0 0 2 0\n0 0 0 1\n")  # scaled: not rigid
     (scene_dir / "pose" / "3.txt").unlink()
     scene = read_scene(scene_dir)
     assert [f.index for f in scene.frames] == [0]
     assert scene.skipped == {"pose not finite": 1, "pose not rigid": 1, "missing pose": 1}
+    assert any("pose/1.txt: pose not finite" in r.getMessage() for r in caplog.records)
 
 
-def test_aggregation_naming_a_missing_segment(scene_dir):
+def test_aggregation_naming_a_missing_segment(scene_dir, caplog):
     agg_path = scene_dir / "scene0007_00.aggregation.json"
     agg = json.loads(agg_path.read_text())
     segs = json.loads((scene_dir / "scene0007_00_vh_clean_2.0.010000.segs.json").read_text())["segIndices"]
@@ -90,6 +91,9 @@ def test_aggregation_naming_a_missing_segment(scene_dir):
     agg_path.write_text(json.dumps(agg))
     scene = read_scene(scene_dir)
     assert scene.skipped == {"aggregation segment missing": 2, "object without vertices": 1}
+    reported = [r.getMessage() for r in caplog.records]
+    assert any("aggregation.json: object 0" in m and "999999" in m for m in reported)
+    assert any("aggregation.json: object 1" in m and "dropped" in m for m in reported)
     ids = [o.id for o in scene.objects]
     assert len(ids) == n_objects - 1 and 1 not in ids and 0 in ids
     first = scene.object_by_id(0)
@@ -118,7 +122,7 @@ def test_missing_depth_map_falls_back_to_none(scene_dir):
     assert scene.frame_by_index(1).depth_path.endswith("depth/1.png")
 
 
-def test_truncated_depth_png_is_counted_at_visibility(scene_dir):
+def test_truncated_depth_png_is_counted_at_visibility(scene_dir, caplog):
     from spar_hf.visibility import compute_scene_records
 
     path = scene_dir / "depth" / "1.png"
@@ -127,6 +131,7 @@ def test_truncated_depth_png_is_counted_at_visibility(scene_dir):
     records = compute_scene_records(scene, [0, 1, 2])
     assert [im.frame_index for im in records.images] == [0, 2]
     assert scene.skipped == {"unreadable depth": 1}
+    assert any(str(path) in r.getMessage() for r in caplog.records)
 
 
 def test_list_scenes_on_a_missing_root_names_it(tmp_path):

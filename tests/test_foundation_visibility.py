@@ -184,3 +184,15 @@ def test_colour_twice_the_depth_resolution(scene):
     assert image.visible[0].area == pytest.approx(6000)
     assert image.visible[0].visible_fraction == pytest.approx(45 / 150)
     assert image.visible[1].visible_fraction == pytest.approx(33 / 150)
+
+
+def test_raycast_without_embree_matches(scene, monkeypatch):
+    from spar_hf.scene import render
+
+    def no_embree(self):
+        raise ImportError("embreex missing")
+
+    monkeypatch.setattr(render.RayCaster, "_embree_scene", no_embree)
+    for frame in scene.frames:
+        frame.depth_path = None
+    _check_c1(compute_scene_records(scene, [0], CONFIG).images[0])

@@ -104,3 +104,74 @@ def test_task_exception_comes_back_unwrapped(ray_cluster):
     assert results[2] == 20 and results[4] == 40
     assert type(results[1]) is ValueError and str(results[1]) == "odd 1"
     assert "fail_on_odd" in results[3].traceback_text
+
+
+@pytest.fixture(scope="module")
+def local_hf(local_spar, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("local-build") / "hf"
+    assert main(["build", "--from", str(local_spar), "--out", str(out), "--configs", "7m,bench"]) == 0
+    return out
+
+
+def test_ray_build_is_byte_identical_to_local(local_spar, local_hf, tmp_path, capsys):
+    out = tmp_path / "hf"  # same folder name: the card's load lines name it
+    capsys.readouterr()
+    assert main(["build", "--from", str(local_spar), "--out", str(out), "--configs", "7m,bench", "--engine", "ray"]) == 0
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert [line.split(":")[0].strip() for line in printed[:-1]] == ["7m", "bench"]  # config order kept
+    tree = _tree(out)
+    assert tree == _tree(local_hf)
+    assert "7m/train-00000-of-00001.parquet" in tree and "bench/test-00000-of-00001.parquet" in tree
+
+
+def test_ray_shards_are_byte_identical_to_local(local_hf, tmp_path, capsys):
+    outs = {}
+    for engine in ("local", "ray"):
+        outs[engine] = tmp_path / engine
+        assert main(["shard", "--dataset", str(local_hf), "--config", "7m", "--split", "train", "--out",
+                     str(outs[engine]), "--max-count", "40", "--engine", engine]) == 0
+    local = _tree(outs["local"])
+    assert _tree(outs["ray"]) == local
+    index = json.loads(local["spar-7m-train.index.json"])
+    assert len(index["shards"]) > 2 and all(s["samples"] <= 40 for s in index["shards"])
+
+
+def test_ray_shards_with_rejects_size_limit_and_baked_markers(local_hf, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from spar_hf.engines.ray_shards import write_shards_ray
+    from spar_hf.shards.writer import write_shards
+
+    # rows 3 and 10 lose their image bytes: both engines must reject them with the same reason
+    src = local_hf / "7m" / "train-00000-of-00001.parquet"
+    table = pq.read_table(src)
+    rows = table.to_pylist()
+    for i in (3, 10):
+        rows[i]["images"] = [{"bytes": None, "path": "gone.jpg"}]
+    bad = tmp_path / "bad"
+    (bad / "7m").mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), bad / "7m" / "train-00000-of-00001.parquet")
+
+    settings = dict(max_size=300_000, bake_markers=True)
+    local = write_shards(bad, "7m", "train", tmp_path / "local", **settings)
+    ray_run = write_shards_ray(bad, "7m", "train", tmp_path / "ray", chunk_rows=16, **settings)
+    assert _tree(tmp_path / "ray") == _tree(tmp_path / "local")
+    assert ray_run.index.rejected == local.index.rejected == 2
+    assert ray_run.n_in == len(rows) and ray_run.index.samples == len(rows) - 2
+    assert len(ray_run.index.shards) > 1 and all(s.bytes <= 300_000 for s in ray_run.index.shards)
+    rejects = [json.loads(line) for line in (tmp_path / "ray" / "spar-7m-train.rejects.jsonl").read_text().splitlines()]
+    assert [r["line"] for r in rejects] == [3, 10] and all("no bytes" in r["reason"] for r in rejects)
+
+
+def test_plan_follows_the_writer_rule():
+    from spar_hf.engines.ray_shards import plan
+    from spar_hf.shards.writer import closed_size
+
+    # closed_size rounds to 10240-byte records after 1024 EOF bytes: 4 x 2048 -> 10240, a 5th -> 20480
+    assert closed_size(4 * 2048) == 10240 and closed_size(5 * 2048) == 20480
+    costs = [(0, 2048), (1, 2048), (2, 2048), (4, 2048), (5, 2048), (7, 2048)]  # rows 3 and 6 rejected
+    assert plan(costs, max_size=10240, max_count=100) == [(0, 4), (5, 2)]
+    assert plan(costs, max_size=10**9, max_count=4) == [(0, 4), (5, 2)]
+    assert plan(costs, max_size=10**9, max_count=5) == [(0, 5), (7, 1)]
+    assert plan([], max_size=10, max_count=1) == []

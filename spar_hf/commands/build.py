@@ -21,6 +21,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-shard-size", default="500MB", help="maximum uncompressed bytes per Parquet shard")
     parser.add_argument("--resume", action="store_true", help="skip configs already built from the same input")
     parser.add_argument("--license", default="cc-by-nc-4.0", help="licence id written into the card")
+    parser.add_argument("--engine", default="local", choices=("local", "ray"),
+                        help="local: configs one after another; ray: one Ray task per config (default local)")
+    parser.add_argument("--ray-address", default=None,
+                        help="with --engine ray: HOST:6379 of a running cluster (default: start a local Ray)")
     parser.set_defaults(func=run)
 
 
@@ -74,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         bar.update(1)
 
     build(args.spar_dir, args.out, names, max_shard_size=args.max_shard_size, resume=args.resume,
-          license=args.license, on_config=on_config)
+          license=args.license, on_config=on_config, engine=_engine(args))
     bar.close()
     for line in lines:
         print(line)
@@ -86,3 +90,18 @@ def run(args: argparse.Namespace) -> int:
     summary.extra["out_dir"] = args.out
     print(summary.line())
     return 0
+
+
+def _engine(args: argparse.Namespace):
+    """None for the local loop, else the Ray mapper `builders.run.build` fans the configs out with."""
+    from spar_hf.errors import SparError
+
+    if args.ray_address and args.engine != "ray":
+        raise SparError("--ray-address needs --engine ray")
+    if args.engine != "ray":
+        return None
+    import functools
+
+    from spar_hf.engines.ray_engine import map_ordered
+
+    return functools.partial(map_ordered, address=args.ray_address)

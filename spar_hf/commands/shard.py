@@ -21,6 +21,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--bake-markers", action="store_true",
                         help="draw the markers into the images (re-encodes those images as JPEG q95)")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run with the same parameters")
+    parser.add_argument("--engine", default="local", choices=("local", "ray"),
+                        help="local: one streaming writer; ray: rows measured and shards written as Ray tasks, "
+                        "same bytes (default local)")
+    parser.add_argument("--ray-address", default=None,
+                        help="with --engine ray: HOST:6379 of a running cluster (default: start a local Ray)")
     parser.set_defaults(func=run)
 
 
@@ -36,6 +41,14 @@ def run(args: argparse.Namespace) -> int:
         max_size = convert_file_size_to_int(args.max_size)
     except ValueError:
         raise SparError(f"--max-size {args.max_size!r}: expected bytes or a size like 1GB, 500MB, 1GiB") from None
+    if args.ray_address and args.engine != "ray":
+        raise SparError("--ray-address needs --engine ray")
+    if args.engine == "ray":
+        import functools
+
+        from spar_hf.engines.ray_shards import write_shards_ray
+
+        write_shards = functools.partial(write_shards_ray, address=args.ray_address)
     total = count_rows(find_parquet(args.dataset, args.config, args.split))
     with tqdm(total=total, unit="row", desc=f"shard {args.config}/{args.split}") as bar:
         result = write_shards(args.dataset, args.config, args.split, args.out, max_size=max_size,

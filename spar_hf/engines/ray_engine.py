@@ -83,6 +83,21 @@ def run_tasks(
             yield item, result
 
 
+
+def map_ordered(func: Callable[..., Any], calls: dict[Any, tuple], address: str | None = None,
+                num_cpus: int | None = None) -> dict[Any, Any]:
+    """`{key: func(*args)}` for `calls = {key: args}`, one Ray task per key, in the calls' key order.
+
+    Every task runs to the end; then the first failure in key order is raised (as the local loop would).
+    """
+    results = dict(run_tasks(func, list(calls), list(calls.values()), address=address, num_cpus=num_cpus))
+    ordered = {key: results[key] for key in calls}
+    for value in ordered.values():
+        if isinstance(value, BaseException):
+            raise value
+    return ordered
+
+
 def unwrap(exc: BaseException) -> BaseException:
     """The exception a task raised, as the local engine would see it (Ray wraps it in RayTaskError).
 
@@ -135,4 +150,12 @@ def run_scenes(jobs: Sequence[Any], workers: int = 1, address: str | None = None
     its own CPUs); `address` is `HOST:6379` of a running cluster head (or "auto").
     """
     fault = os.environ.get(FAULT_ENV) or None
-    yield from run_tasks(_scene_task, jobs, [(job, fault) for job in jobs], address=address, num_cpus=workers)
+    calls = [(_absolute(job), fault) for job in jobs]
+    yield from run_tasks(_scene_task, jobs, calls, address=address, num_cpus=workers)
+
+
+def _absolute(job: Any) -> Any:
+    """The job with absolute paths: a worker's working directory need not be the driver's."""
+    import dataclasses
+
+    return dataclasses.replace(job, scene_dir=os.path.abspath(job.scene_dir), source_out=os.path.abspath(job.source_out))

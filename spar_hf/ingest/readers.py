@@ -78,7 +78,7 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[RawRecord]:
                     continue
             try:
                 yield RawRecord(name, number, json.loads(raw))
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:
                 yield RawRecord(name, number, None, f"invalid_json: {_short(exc)}")
 
 
@@ -124,7 +124,7 @@ def iter_json_array(path: str | os.PathLike, chunk_chars: int = CHUNK_CHARS) -> 
                 line = reader.line()
                 try:
                     obj = reader.decode(decoder)
-                except ValueError as exc:
+                except (ValueError, RecursionError) as exc:
                     yield RawRecord(name, line, None, f"invalid_json: {_short(exc)}; rest of file not read")
                     return
                 yield RawRecord(name, line, obj)

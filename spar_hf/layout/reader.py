@@ -208,6 +208,9 @@ def read_qa_file(qa_file: QAFile, report: Callable[[Problem], None]) -> Iterator
             except json.JSONDecodeError as exc:
                 report(Problem(str(qa_file.path), number, f"invalid JSON ({exc.msg} at column {exc.colno})"))
                 continue
+            except RecursionError:
+                report(Problem(str(qa_file.path), number, "invalid JSON (nested too deeply)"))
+                continue
             if not isinstance(obj, dict):
                 report(Problem(str(qa_file.path), number, f"not a JSON object but {type(obj).__name__}"))
                 continue

@@ -28,7 +28,6 @@ from spar_hf.scene.model import Frame, Object3D, Scene
 log = logging.getLogger(__name__)
 
 DEPTH_SCALE = 1000.0  # ScanNet depth PNG: uint16 millimetres
-STRUCTURAL_LABELS = frozenset({"wall", "floor", "ceiling"})
 
 
 def list_scenes(root: str | Path) -> list[Path]:

@@ -41,7 +41,6 @@ ROOM_SPACING = 0.25  # target mesh edge length on floor, walls, ceiling (m)
 MIN_DIVISIONS = 4  # per box edge: at least 6 * 5 * 5 = 150 vertices per object
 CORRIDOR = 0.45  # objects keep this clearance (m) from the camera path
 GAP = 0.03  # clearance between floor objects and from walls (m)
-ROOM_LABELS = ("floor", "wall", "ceiling")
 
 
 @dataclass(frozen=True)
@@ -178,10 +177,11 @@ class _Placer:
         return [o for o in self.objects if VOCABULARY[o.label].hung]
 
     def _floor_free(self, poly: Polygon) -> bool:
+        """Inside the walls, off the walk, 3 cm from other floor footprints (hung things: see _clear_3d)."""
         if not self.inner.contains(poly) or poly.intersects(self.corridor):
             return False
         grown = poly.buffer(GAP, join_style=2)
-        return not any(o.support is None and grown.intersects(o.footprint()) for o in self.objects)
+        return not any(o.support is None and not VOCABULARY[o.label].hung and grown.intersects(o.footprint()) for o in self.objects)
 
     def place_floor(self, label: str, tries: int = 60) -> PlacedObject | None:
         kind = VOCABULARY[label]
@@ -336,13 +336,40 @@ class SceneMesh:
     groups: list[dict]  # {"objectId", "label", "segments"}
 
 
+def object_parts(label: str, extents: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Sub-boxes (centre offset in the object frame, size) of a label's shape; their union's
+    bounding box is exactly the object's box. Tables and desks: a 4 cm top on four legs; chairs:
+    a seat at half height on four legs plus a backrest on the local -y side; the rest: one box."""
+    ex, ey, ez = (float(v) for v in extents)
+    if label in ("table", "desk"):
+        top, leg = 0.04, min(0.06, ex / 6, ey / 6)
+        parts = [(np.array([0.0, 0.0, ez / 2 - top / 2]), np.array([ex, ey, top]))]
+        leg_h, leg_z = ez - top, -top / 2
+    elif label == "chair":
+        seat, leg, back = 0.05, min(0.05, ex / 6, ey / 6), 0.05
+        seat_top = ez / 2
+        parts = [
+            (np.array([0.0, 0.0, -ez / 2 + seat_top - seat / 2]), np.array([ex, ey, seat])),
+            (np.array([0.0, -ey / 2 + back / 2, seat_top / 2]), np.array([ex, back, ez - seat_top])),
+        ]
+        leg_h, leg_z = seat_top - seat, -ez / 2 + (seat_top - seat) / 2
+    else:
+        return [(np.zeros(3), np.array([ex, ey, ez]))]
+    for sx in (-1, 1):
+        for sy in (-1, 1):
+            parts.append((np.array([sx * (ex - leg) / 2, sy * (ey - leg) / 2, leg_z]), np.array([leg, leg, leg_h])))
+    return parts
+
+
 def build_mesh(scene: SynthScene) -> SceneMesh:
     """Furniture boxes (ids 0..n-1, outward normals) then the room parts (inward normals)."""
     verts, faces, vcols, segs, groups = [], [], [], [], []
     count = 0
     parts: list[tuple[str, list, tuple[int, int, int], float]] = []
     for obj in scene.objects:
-        parts.append((obj.label, _box_quads(obj.center, obj.extents, _yaw_rotation(obj.yaw)), obj.colour, OBJECT_SPACING))
+        rot = _yaw_rotation(obj.yaw)
+        quads = [q for offset, size in object_parts(obj.label, obj.extents) for q in _box_quads(obj.center + rot @ offset, size, rot)]
+        parts.append((obj.label, quads, obj.colour, OBJECT_SPACING))
     room = _box_quads(scene.size / 2.0, scene.size, np.eye(3), inward=True)
     wall_colours = [(205, 195, 175), (185, 190, 195), (210, 200, 185), (180, 185, 175)]
     for side, origin, eu, ev in room:

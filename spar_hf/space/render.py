@@ -25,6 +25,8 @@ _TURBO = np.array([
 ])
 DEPTH_LOW_PERCENTILE = 2.0
 DEPTH_HIGH_PERCENTILE = 98.0
+# Turbo's first few percent are near-black; the nearest reading starts here so it never reads as "no reading".
+TURBO_START = 0.08
 
 
 def decode_image(cell: dict[str, Any]) -> Image.Image:
@@ -83,7 +85,7 @@ def colour_depth(depth: np.ndarray) -> np.ndarray:
         return out
     low, high = span
     valid = depth > 0
-    out[valid] = turbo((depth[valid] - low) / (high - low))
+    out[valid] = turbo(TURBO_START + (1.0 - TURBO_START) * (depth[valid] - low) / (high - low))
     return out
 
 

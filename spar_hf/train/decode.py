@@ -35,12 +35,30 @@ def decode_depth(key: str, data: bytes) -> np.ndarray | None:
     return array.astype(np.uint16)
 
 
-def decoders() -> list[Callable[[str, bytes], Any]]:
-    """Handler order for webdataset's Decoder: depth first, then the generic PIL RGB image decoder
-    (json and npy are decoded by webdataset's default post handlers)."""
-    import webdataset as wds
+def decode_rgb(key: str, data: bytes) -> Any:
+    """Any image member -> RGB PIL image, decoded once (webdataset's "pil" handler copies it twice more)."""
+    if key.rsplit(".", 1)[-1].lower() not in IMAGE_EXTS:
+        return None
+    from PIL import Image
 
-    return [decode_depth, wds.imagehandler("pil", extensions=list(IMAGE_EXTS))]
+    img = Image.open(io.BytesIO(data))
+    img.load()
+    return img if img.mode == "RGB" else img.convert("RGB")
+
+
+CODE_EXTS = ("pkl", "pickle", "pyd", "pth")
+
+
+def keep_code_as_bytes(key: str, data: bytes) -> bytes | None:
+    """Members webdataset's default post handlers would unpickle / torch.load stay raw bytes:
+    a shard is data, and loading it must never run code from it."""
+    return data if key.rsplit(".", 1)[-1].lower() in CODE_EXTS else None
+
+
+def decoders() -> list[Callable[[str, bytes], Any]]:
+    """Handler order for webdataset's Decoder: pickle guard, depth, then the generic RGB image decoder
+    (json and npy are decoded by webdataset's default post handlers; npy without pickles)."""
+    return [keep_code_as_bytes, decode_depth, decode_rgb]
 
 
 def regroup(sample: dict[str, Any]) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator, Sequence
 from spar_hf.errors import SparError
 from spar_hf.shards.index import read_index, shard_urls
 from spar_hf.train.collate import collate
-from spar_hf.train.decode import decoders, draw_sample_markers, regroup
+from spar_hf.train.decode import decoders, draw_sample_markers, keep_code_as_bytes, regroup
 from spar_hf.train.resume import ResumeState, Tracker
 
 log = logging.getLogger("spar_hf.train")
@@ -28,6 +28,22 @@ try:
     from torch.utils.data import IterableDataset
 except ModuleNotFoundError:  # torch is the `train` extra; plain webdataset use still works
     IterableDataset = object  # type: ignore[misc,assignment]
+
+
+PIL_BLOCKS = 32
+
+
+def keep_pil_blocks(n: int) -> None:
+    """Let Pillow keep up to `n` freed image blocks for reuse (PILLOW_BLOCKS_MAX, default 0).
+
+    A loader hands decoded images to the training loop, so each decode would otherwise get fresh
+    memory from the OS and pay its page faults; reuse narrows the gap to a tight decode loop.
+    Only ever raises the setting.
+    """
+    from PIL import Image
+
+    if Image.core.get_blocks_max() < n:
+        Image.core.set_blocks_max(n)
 
 
 class SkipCounter:
@@ -71,7 +87,7 @@ class SparShards(IterableDataset):
     def __init__(self, source: str | Sequence[str], *, seed: int = 0, shuffle_shards: bool = True,
                  shuffle_buffer: int = 256, resampled: bool = False, epoch_samples: int | None = None,
                  decode_images: bool = True, draw_markers: bool = False,
-                 transform: Callable[[dict], dict] | None = None):
+                 transform: Callable[[dict], dict] | None = None, pil_blocks: int | None = PIL_BLOCKS):
         self.urls, self.counts = resolve_source(source)
         if draw_markers and not decode_images:
             raise SparError("draw_markers needs decode_images=True")
@@ -80,6 +96,7 @@ class SparShards(IterableDataset):
         self.seed, self.shuffle_shards, self.shuffle_buffer = seed, shuffle_shards, shuffle_buffer
         self.resampled, self.epoch_samples = resampled, epoch_samples
         self.decode_images, self.draw_markers, self.transform = decode_images, draw_markers, transform
+        self.pil_blocks = pil_blocks
         self.skipped = SkipCounter()
         self.epoch = 0
         self.resume: ResumeState | None = None
@@ -103,6 +120,8 @@ class SparShards(IterableDataset):
 
         rank, _world, worker, num_workers = pytorch_worker_info()
         handler = self.skipped
+        if self.decode_images and self.pil_blocks:
+            keep_pil_blocks(self.pil_blocks)
         if self.resampled:
             stages: list[Any] = [wds.ResampledShards(self.urls, seed=hash((self.seed, self.epoch)) & 0x7FFFFFFF,
                                                       deterministic=True)]
@@ -116,7 +135,7 @@ class SparShards(IterableDataset):
         if self.shuffle_buffer > 1:
             seed = f"{self.seed}/{self.epoch}/{rank}/{worker}"
             stages.append(wds.shuffle(self.shuffle_buffer, initial=self.shuffle_buffer, rng=random.Random(seed)))
-        stages += [wds.decode(*(decoders() if self.decode_images else []), handler=handler),
+        stages += [wds.decode(*(decoders() if self.decode_images else [keep_code_as_bytes]), handler=handler),
                    wds.map(regroup, handler=handler)]
         if self.draw_markers:
             stages.append(wds.map(draw_sample_markers, handler=handler))

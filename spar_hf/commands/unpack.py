@@ -1,0 +1,47 @@
+"""`spar-hf unpack ARCHIVE... --out DIR`: extract release archives safely (no path traversal).
+
+Multi-part `spar-*.tar.gz` downloads are read as one stream, like `cat spar-*.tar.gz | tar -xzf -`.
+Members that would escape DIR (absolute names, `..`, escaping links) or are device files are refused
+and listed in the rejects file; the command then exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("unpack", help="safely extract .tar / .tar.gz (multi-part) / .zip archives",
+                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("archives", nargs="+", metavar="ARCHIVE",
+                        help="archives in order; split .tar.gz parts are joined in the order given")
+    parser.add_argument("--out", required=True, metavar="DIR", help="target folder (created if absent)")
+    parser.add_argument("--rejects", metavar="FILE", default=None,
+                        help="where refused members are listed (default DIR/unpack_rejects.jsonl)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from spar_hf.report import RejectLog, Summary
+    from spar_hf.safe_extract import group_archives, safe_extract
+
+    out = Path(args.out)
+    total = sum(p.stat().st_size for group in group_archives(args.archives) for p in group)
+    summary = Summary("unpack")
+    with tqdm(total=total, desc="unpack", unit="B", unit_scale=True, disable=None) as bar:
+        result = safe_extract(args.archives, out, progress=bar.update)
+    rejects_path = Path(args.rejects) if args.rejects else out / "unpack_rejects.jsonl"
+    with RejectLog(rejects_path, summary) as log:
+        for refused in result.refused:
+            log.add(refused.reason, file=refused.archive, record={"member": refused.member})
+    summary.n_in = result.members
+    summary.n_out = result.extracted
+    summary.extra.update({"bytes": result.bytes_written, "out": str(out)})
+    for refused in result.refused[:10]:
+        print(f"refused {refused.archive}: {refused.member}: {refused.reason}")
+    print(summary.line())
+    return 1 if result.refused else 0

@@ -1,0 +1,250 @@
+"""Extract tar / tar.gz / zip archives without letting a member write outside the target folder.
+
+Archives from the Hub or a mirror are untrusted input. A member is refused (and reported with its
+name and reason, never written) when its name is absolute or has a `..` component, when it is a
+symlink or hard link that would resolve outside the target, or when it is a device, FIFO or other
+special file. Tar members go through Python's own `tarfile.data_filter` (which also drops setuid
+bits and group/other write permission); zip members get the equivalent checks here, and zip
+symlinks are refused outright (zipfile would write them as regular files holding the link text).
+
+Several `.tar.gz` parts of one split stream (the release's `cat spar-*.tar.gz | tar -xzf -`) are
+read as one stream, in the order given. Everything is extracted into `OUT/.tmp-unpack-<id>/` and
+moved into place only when the archive is complete, so a killed run leaves no half tree, only a
+temp folder that the next run removes.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import stat
+import tarfile
+import uuid
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Callable, Iterable
+
+from spar_hf.atomic import TMP_PREFIX, atomic_open
+from spar_hf.errors import SparError
+
+STAGING_PREFIX = TMP_PREFIX + "unpack-"
+GZIP_MAGIC = b"\x1f\x8b"
+COPY_CHUNK = 1 << 20
+
+
+@dataclass
+class Refused:
+    """One member that was not extracted."""
+
+    archive: str
+    member: str
+    reason: str
+
+
+@dataclass
+class ExtractResult:
+    members: int = 0
+    extracted: int = 0
+    refused: list[Refused] = field(default_factory=list)
+    bytes_written: int = 0
+
+
+def unsafe_name(name: str) -> str | None:
+    """Why a member name may not be extracted (absolute, drive letter, `..`, NUL), or None if it is fine."""
+    if not name or "\x00" in name:
+        return "empty name or NUL byte in name"
+    posix = name.replace("\\", "/")
+    if posix.startswith("/") or (len(posix) > 1 and posix[1] == ":"):
+        return "absolute path"
+    if ".." in PurePosixPath(posix).parts:
+        return "'..' component escapes the target"
+    return None
+
+
+class _Chain(io.RawIOBase):
+    """The bytes of several files one after another (`cat a b c`), counting what was read."""
+
+    def __init__(self, paths: list[Path], progress: Callable[[int], None] | None = None):
+        self._paths = list(paths)
+        self._handle = None
+        self._progress = progress
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while True:
+            if self._handle is None:
+                if not self._paths:
+                    return 0
+                self._handle = open(self._paths.pop(0), "rb")
+            n = self._handle.readinto(buffer)
+            if n:
+                if self._progress is not None:
+                    self._progress(n)
+                return n
+            self._handle.close()
+            self._handle = None
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+        super().close()
+
+
+def _is_zip(path: Path) -> bool:
+    return path.suffix.lower() == ".zip" or zipfile.is_zipfile(path)
+
+
+def group_archives(paths: Iterable[str | os.PathLike]) -> list[list[Path]]:
+    """Archives to open, each a list of files read as one stream.
+
+    A tar file given after another whose first bytes are not a gzip header or a tar header is a
+    continuation part of the previous one (a split `.tar.gz`); zip files always stand alone.
+    """
+    groups: list[list[Path]] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.is_file():
+            raise SparError(f"{path}: archive not found")
+        if _is_zip(path):
+            groups.append([path])
+            continue
+        with open(path, "rb") as handle:
+            head = handle.read(512)
+        starts_archive = head.startswith(GZIP_MAGIC) or head[257:262] == b"ustar" or head.startswith((b"BZh", b"\xfd7zXZ"))
+        if groups and not starts_archive and not _is_zip(groups[-1][0]):
+            groups[-1].append(path)
+        else:
+            groups.append([path])
+    return groups
+
+
+def _tar_member(tar: tarfile.TarFile, member: tarfile.TarInfo, staging: Path) -> str | None:
+    """Extract one tar member into staging; the reason it was refused, or None."""
+    reason = unsafe_name(member.name)
+    if reason is None and member.islnk():
+        reason = unsafe_name(member.linkname)
+    if reason is not None:
+        return reason
+    try:
+        tar.extract(member, staging, set_attrs=True, filter="data")
+    except tarfile.FilterError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    except (tarfile.ExtractError, tarfile.StreamError, KeyError) as exc:
+        return f"cannot extract: {exc}"
+    return None
+
+
+def _extract_tar(parts: list[Path], staging: Path, result: ExtractResult, progress) -> None:
+    label = parts[0].name + (f" (+{len(parts) - 1} parts)" if len(parts) > 1 else "")
+    stream = io.BufferedReader(_Chain(parts, progress), buffer_size=COPY_CHUNK)
+    try:
+        with tarfile.open(fileobj=stream, mode="r|*", errorlevel=1) as tar:
+            for member in tar:
+                result.members += 1
+                reason = _tar_member(tar, member, staging)
+                if reason is None:
+                    result.extracted += 1
+                    result.bytes_written += member.size if member.isfile() else 0
+                else:
+                    result.refused.append(Refused(label, member.name, reason))
+    except (tarfile.ReadError, tarfile.CompressionError, EOFError, zlib.error) as exc:
+        raise SparError(f"{label}: damaged or truncated archive ({exc}); nothing was moved into place") from None
+    finally:
+        stream.close()
+
+
+def _zip_reason(info: zipfile.ZipInfo) -> str | None:
+    reason = unsafe_name(info.filename)
+    if reason is not None:
+        return reason
+    mode = info.external_attr >> 16
+    if info.create_system == 3 and mode:  # unix attributes present
+        if stat.S_ISLNK(mode):
+            return "symlink member (refused in zip archives)"
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            return "special file (device, FIFO or socket)"
+    return None
+
+
+def _extract_zip(path: Path, staging: Path, result: ExtractResult, progress) -> None:
+    root = staging.resolve()
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                result.members += 1
+                reason = _zip_reason(info)
+                target = (staging / info.filename.replace("\\", "/")).resolve() if reason is None else None
+                if target is not None and root not in (target, *target.parents):
+                    reason = "resolves outside the target"
+                if reason is not None:
+                    result.refused.append(Refused(path.name, info.filename, reason))
+                    continue
+                if info.is_dir():
+                    target.mkdir(parents=True, exist_ok=True)
+                else:
+                    with archive.open(info) as src, atomic_open(target, "wb", encoding=None) as dst:
+                        shutil.copyfileobj(src, dst, COPY_CHUNK)
+                    result.bytes_written += info.file_size
+                result.extracted += 1
+                if progress is not None:
+                    progress(info.compress_size)
+    except (zipfile.BadZipFile, EOFError) as exc:
+        raise SparError(f"{path}: damaged or truncated zip archive ({exc}); nothing was moved into place") from None
+
+
+def _move_into_place(staging: Path, out: Path) -> None:
+    """Move every staged entry to the same relative place under out (files replace files)."""
+    for dirpath, dirnames, filenames in os.walk(staging):
+        rel = Path(dirpath).relative_to(staging)
+        dest_dir = out / rel
+        if dest_dir.exists() and not dest_dir.is_dir():
+            raise SparError(f"{dest_dir}: a file is in the way of a folder of the archive")
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        for name in dirnames:
+            src = Path(dirpath) / name
+            if src.is_symlink():
+                os.replace(src, dest_dir / name)
+        dirnames[:] = [d for d in dirnames if not (Path(dirpath) / d).is_symlink()]
+        for name in filenames:
+            target = dest_dir / name
+            if target.is_dir() and not target.is_symlink():
+                raise SparError(f"{target}: a folder is in the way of a file of the archive")
+            os.replace(Path(dirpath) / name, target)
+
+
+def remove_stale_staging(out: Path) -> int:
+    """Delete staging folders a killed run left in out; returns how many."""
+    removed = 0
+    if out.is_dir():
+        for entry in out.iterdir():
+            if entry.name.startswith(STAGING_PREFIX) and entry.is_dir():
+                shutil.rmtree(entry)
+                removed += 1
+    return removed
+
+
+def safe_extract(archives: Iterable[str | os.PathLike], out: str | os.PathLike,
+                 progress: Callable[[int], None] | None = None) -> ExtractResult:
+    """Extract every archive into out; unsafe members are refused and listed in the result."""
+    out = Path(out)
+    groups = group_archives(archives)
+    out.mkdir(parents=True, exist_ok=True)
+    remove_stale_staging(out)
+    result = ExtractResult()
+    for group in groups:
+        staging = out / f"{STAGING_PREFIX}{uuid.uuid4().hex}"
+        staging.mkdir()
+        try:
+            if _is_zip(group[0]):
+                _extract_zip(group[0], staging, result, progress)
+            else:
+                _extract_tar(group, staging, result, progress)
+            _move_into_place(staging, out)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return result

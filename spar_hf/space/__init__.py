@@ -1,0 +1,1 @@
+"""The Gradio Space: data access, rendering (markers, depth, 3D) and the app (docs/space.md)."""

@@ -1,0 +1,289 @@
+"""Security: archive extraction cannot write outside its target, and no data is ever unpickled or eval'd.
+
+Every hostile archive is built by hand here (tarfile / zipfile with crafted member headers), so the
+expected outcome is known without running our code: each crafted member must be refused, every
+ordinary member extracted, and nothing may appear outside the target folder.
+"""
+
+from __future__ import annotations
+
+import ast
+import gzip
+import io
+import json
+import os
+import pickle
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from spar_hf.cli import main
+from spar_hf.errors import SparError
+from spar_hf.safe_extract import safe_extract, unsafe_name
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _tar(path: Path, members: list[tuple[tarfile.TarInfo, bytes | None]], mode: str = "w") -> Path:
+    with tarfile.open(path, mode, format=tarfile.GNU_FORMAT) as tar:
+        for info, data in members:
+            if data is not None:
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+            else:
+                tar.addfile(info)
+    return path
+
+
+def _file(name: str) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.mode = 0o644
+    return info
+
+
+def _link(name: str, target: str, kind: bytes) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.linkname = target
+    return info
+
+
+def _special(name: str, kind: bytes) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.devmajor, info.devminor = 1, 3
+    return info
+
+
+def _files_under(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() or p.is_symlink()}
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("a/b.txt", None),
+    ("/etc/passwd", "absolute path"),
+    ("../up.txt", "'..' component escapes the target"),
+    ("a/../../up.txt", "'..' component escapes the target"),
+    ("C:\\windows\\x", "absolute path"),
+    ("..\\up.txt", "'..' component escapes the target"),
+    ("a/..b/c", None),  # '..b' is an ordinary name
+])
+def test_unsafe_names(name, expected):
+    assert unsafe_name(name) == expected
+
+
+def test_hostile_tar_members_are_refused_and_nothing_escapes(tmp_path):
+    sandbox = tmp_path / "sandbox"
+    out = sandbox / "out"
+    archive = _tar(tmp_path / "evil.tar", [
+        (_file("ok/a.txt"), b"fine"),
+        (_file("/abs_evil.txt"), b"x"),
+        (_file("../up_evil.txt"), b"x"),
+        (_file("ok/../../up2_evil.txt"), b"x"),
+        (_link("ok/etc", "/etc", tarfile.SYMTYPE), None),           # absolute symlink
+        (_link("ok/up", "../../..", tarfile.SYMTYPE), None),        # relative symlink escaping
+        (_link("ok/pw", "/etc/passwd", tarfile.LNKTYPE), None),     # hard link to a system file
+        (_link("ok/h", "../../outside.txt", tarfile.LNKTYPE), None),
+        (_special("ok/null", tarfile.CHRTYPE), None),
+        (_special("ok/disk", tarfile.BLKTYPE), None),
+        (_special("ok/fifo", tarfile.FIFOTYPE), None),
+        (_link("ok/b.txt", "a.txt", tarfile.SYMTYPE), None),        # a link that stays inside: allowed
+    ])
+    before = _files_under(tmp_path) - {"evil.tar"}
+    result = safe_extract([archive], out)
+    assert result.members == 12
+    assert result.extracted == 2
+    refused = {r.member for r in result.refused}
+    assert refused == {"/abs_evil.txt", "../up_evil.txt", "ok/../../up2_evil.txt", "ok/etc", "ok/up", "ok/pw",
+                       "ok/h", "ok/null", "ok/disk", "ok/fifo"}
+    assert all(r.reason for r in result.refused)
+    assert _files_under(out) == {"ok/a.txt", "ok/b.txt"}
+    assert (out / "ok" / "b.txt").is_symlink() and (out / "ok" / "b.txt").read_text() == "fine"
+    assert _files_under(tmp_path) - {"evil.tar"} - {f"sandbox/out/{p}" for p in _files_under(out)} == before
+    assert not list(out.glob(".tmp-*"))
+
+
+def test_setuid_bits_are_dropped(tmp_path):
+    info = _file("run.sh")
+    info.mode = 0o4777
+    archive = _tar(tmp_path / "m.tar", [(info, b"#!/bin/sh\n")])
+    safe_extract([archive], tmp_path / "out")
+    mode = (tmp_path / "out" / "run.sh").stat().st_mode
+    assert not mode & 0o4000 and not mode & 0o002
+
+
+def _zip(path: Path, entries: list[tuple[str, bytes, int | None]]) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data, unix_mode in entries:
+            info = zipfile.ZipInfo(name)
+            if unix_mode is not None:
+                info.create_system = 3
+                info.external_attr = unix_mode << 16
+            archive.writestr(info, data)
+    return path
+
+
+def test_hostile_zip_members_are_refused(tmp_path):
+    out = tmp_path / "sandbox" / "out"
+    archive = _zip(tmp_path / "evil.zip", [
+        ("ok/a.txt", b"fine", 0o100644),
+        ("../up_evil.txt", b"x", None),
+        ("/abs_evil.txt", b"x", None),
+        ("ok\\..\\..\\win_evil.txt", b"x", None),
+        ("ok/link", b"/etc/passwd", 0o120777),   # a unix symlink entry
+        ("ok/fifo", b"", 0o010644),
+        ("ok/dir/", b"", 0o040755),
+    ])
+    result = safe_extract([archive], out)
+    assert {r.member for r in result.refused} == {"../up_evil.txt", "/abs_evil.txt", "ok\\..\\..\\win_evil.txt",
+                                                  "ok/link", "ok/fifo"}
+    assert _files_under(out) == {"ok/a.txt"} and (out / "ok" / "dir").is_dir()
+    assert not (tmp_path / "up_evil.txt").exists() and not (tmp_path / "sandbox" / "up_evil.txt").exists()
+
+
+def test_split_tar_gz_parts_are_joined_like_cat(tmp_path):
+    """The release's `cat spar-*.tar.gz | tar -xzf -`: one gzip stream cut into byte ranges."""
+    src = {f"spar/scannet/qa_jsonl/train/t/fill/fill_{i}.jsonl": os.urandom(3000) for i in range(5)}
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in src.items():
+            info = _file(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    blob = buf.getvalue()
+    cuts = [0, len(blob) // 3, 2 * len(blob) // 3, len(blob)]
+    parts = []
+    for i in range(3):
+        part = tmp_path / f"spar-{i:02d}.tar.gz"  # only the first part starts with a gzip header
+        part.write_bytes(blob[cuts[i]:cuts[i + 1]])
+        parts.append(part)
+    result = safe_extract(parts, tmp_path / "out")
+    assert result.extracted == 5 and not result.refused
+    assert {n: (tmp_path / "out" / n).read_bytes() for n in src} == src
+
+
+def test_truncated_archive_is_an_error_and_moves_nothing_into_place(tmp_path):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for i in range(3):
+            data = os.urandom(20000)
+            info = _file(f"f{i}.bin")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])  # the second member is cut mid-data
+    out = tmp_path / "out"
+    with pytest.raises(SparError, match="cut.tar.gz: damaged or truncated archive"):
+        safe_extract([cut], out)
+    assert list(out.iterdir()) == []
+
+
+def test_stale_staging_from_a_killed_run_is_removed(tmp_path):
+    out = tmp_path / "out"
+    (out / ".tmp-unpack-dead" / "x").mkdir(parents=True)
+    archive = _tar(tmp_path / "a.tar", [(_file("a.txt"), b"1")])
+    safe_extract([archive], out)
+    assert sorted(p.name for p in out.iterdir()) == ["a.txt"]
+
+
+def test_unpack_cli_lists_refusals_and_exits_1(tmp_path, capsys):
+    archive = _tar(tmp_path / "evil.tar.gz", [(_file("ok.txt"), b"1"), (_file("../evil.txt"), b"x")], mode="w:gz")
+    assert main(["unpack", str(archive), "--out", str(tmp_path / "out")]) == 1
+    summary = capsys.readouterr().out.strip().splitlines()[-1]
+    assert summary.startswith("unpack: in=2 out=1 rejected=1")
+    rows = [json.loads(line) for line in (tmp_path / "out" / "unpack_rejects.jsonl").read_text().splitlines()]
+    assert rows == [{"file": "evil.tar.gz", "line": None, "reason": "'..' component escapes the target",
+                     "record": {"member": "../evil.txt"}}]
+    assert not (tmp_path / "evil.txt").exists()
+
+
+def test_unpack_cli_missing_archive_exits_2(tmp_path, capsys):
+    assert main(["unpack", str(tmp_path / "nope.tar"), "--out", str(tmp_path / "o")]) == 2
+    assert "nope.tar: archive not found" in capsys.readouterr().err
+
+
+# --- no code from data -------------------------------------------------------------------------
+
+CODE_MODULES = {"pickle", "cPickle", "dill", "cloudpickle", "marshal", "shelve", "joblib"}
+
+
+def _dangerous_calls(path: Path) -> list[str]:
+    """AST scan: imports of pickling modules, eval/exec calls, torch.load without weights_only=True,
+    allow_pickle=True anywhere, yaml.load without a safe loader."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        where = f"{path.relative_to(REPO)}:{getattr(node, 'lineno', 0)}"
+        if isinstance(node, ast.Import):
+            found += [f"{where}: import {a.name}" for a in node.names if a.name.split(".")[0] in CODE_MODULES]
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in CODE_MODULES:
+            found.append(f"{where}: from {node.module} import")
+        elif isinstance(node, ast.Call):
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+            owner = func.value.id if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) else ""
+            kwargs = {k.arg: k.value for k in node.keywords}
+            if isinstance(func, ast.Name) and name in ("eval", "exec", "compile", "__import__"):
+                found.append(f"{where}: {name}()")
+            if owner == "torch" and name == "load":
+                weights = kwargs.get("weights_only")
+                if not (isinstance(weights, ast.Constant) and weights.value is True):
+                    found.append(f"{where}: torch.load without weights_only=True")
+            if owner == "yaml" and name in ("load", "load_all") and "Loader" not in kwargs:
+                found.append(f"{where}: yaml.{name} without a loader")
+            allow = kwargs.get("allow_pickle")
+            if allow is not None and not (isinstance(allow, ast.Constant) and allow.value is False):
+                found.append(f"{where}: allow_pickle not False")
+    return found
+
+
+def test_package_never_unpickles_or_evals_data():
+    files = [p for d in ("spar_hf", "builders", "spaces") for p in sorted((REPO / d).rglob("*.py"))]
+    assert len(files) > 50
+    problems = [hit for p in files for hit in _dangerous_calls(p)]
+    assert problems == []
+
+
+def test_the_scan_itself_catches_each_pattern(tmp_path, monkeypatch):
+    bad = REPO / "spar_hf" / ".tmp-reliability-scan-probe.py"
+    bad.write_text("import pickle\nimport numpy as np, torch, yaml\neval('1')\ntorch.load('m')\n"
+                   "np.load('x', allow_pickle=True)\nyaml.load('a')\ntorch.load('m', weights_only=True)\n")
+    try:
+        hits = _dangerous_calls(bad)
+    finally:
+        bad.unlink()
+    assert [h.split(": ", 1)[1] for h in hits] == ["import pickle", "eval()", "torch.load without weights_only=True",
+                                                   "allow_pickle not False", "yaml.load without a loader"]
+
+
+class _Boom:
+    """Unpickling this creates a folder: proof that a loader ran code from the data."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.mkdir, (str(self.marker),))
+
+
+@pytest.mark.parametrize("decode_images", [True, False])
+def test_training_loader_does_not_unpickle_shard_members(tmp_path, decode_images):
+    """webdataset's default decoders unpickle `.pyd`/`.pickle` and torch.load `.pth`; our loader keeps them as bytes."""
+    from PIL import Image
+
+    from spar_hf.train.loader import SparShards
+
+    marker = tmp_path / "PWNED"
+    jpeg = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 10, 10)).save(jpeg, "JPEG")
+    payload = pickle.dumps(_Boom(marker))
+    shard = tmp_path / "shard-000000.tar"
+    members = [("k0.json", json.dumps({"n_views": 1, "has_depth": False, "task": "t"}).encode()),
+               ("k0.0.jpg", jpeg.getvalue()), ("k0.evil.pyd", payload), ("k0.evil.pickle", payload),
+               ("k0.evil.pkl.gz", gzip.compress(payload))]
+    _tar(shard, [(_file(name), data) for name, data in members])
+    samples = list(SparShards([str(shard)], shuffle_buffer=1, decode_images=decode_images))
+    assert len(samples) == 1
+    assert not marker.exists()

@@ -1,0 +1,274 @@
+"""The Space end to end: a small real build, the app on 127.0.0.1, driven by gradio_client,
+raw HTTP (file route, forged upload paths) and Playwright with Debian chromium.
+
+Expected values come from the SPAR layout files the build was made from (questions, markers,
+poses), from `spar-hf eval` on the same predictions, and from hand geometry.
+"""
+
+import json
+import os
+import shutil
+import socket
+import sys
+from pathlib import Path
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import httpx
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+import trimesh
+from PIL import Image
+
+from spar_hf.cli import main
+
+pytestmark = pytest.mark.slow
+TASKS = "depth_prediction_oc,depth_prediction_oc_mv,position_matching,obj_spatial_relation_oo,view_change_infer"
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOT_COPY = os.environ.get("SPAR_SPACE_SCREENSHOT")  # optional: also copy the screenshot here
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("space")
+    scenes, spar, hf = root / "scenes", root / "spar", root / "hf"
+    assert main(["synth", "--out", str(scenes), "--scenes", "2", "--frames", "6", "--seed", "0"]) == 0
+    assert main(["generate", "--source", "synthetic", "--scenes", str(scenes), "--out", str(spar), "--val-fraction", "0.5",
+                 "--tasks", TASKS]) == 0
+    assert main(["build", "--from", str(spar), "--out", str(hf), "--configs", "7m,7m-rgbd,bench"]) == 0
+    return root, spar, hf
+
+
+@pytest.fixture(scope="module")
+def server(built):
+    from spar_hf.space.ui import launch
+
+    root, spar, hf = built
+    port = _free_port()
+    demo = launch(str(hf), "127.0.0.1", port, block=False, quiet=True)
+    yield f"http://127.0.0.1:{port}/", demo
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    from gradio_client import Client
+
+    return Client(server[0], verbose=False)
+
+
+def _layout_record(spar: Path, task: str, fmt: str = "fill") -> dict:
+    path = next((spar / "synthetic" / "qa_jsonl" / "val" / task / fmt).glob("*.jsonl"))
+    return json.loads(path.read_text().splitlines()[0])
+
+
+def _gallery_images(gallery) -> list[Image.Image]:
+    return [Image.open(item["image"]).convert("RGB") for item in gallery]
+
+
+def _at(marker, size):
+    return int(marker[0] / 1000 * size[0]), int(marker[1] / 1000 * size[1])
+
+
+def test_browse_by_id_images_markers_question_and_3d(client, built):
+    _, spar, _ = built
+    record = _layout_record(spar, "depth_prediction_oc")
+    out = client.predict("7m", "validation", "(all)", "(all)", "(all)", 0, record["id"], api_name="/browse")
+    gallery, question, answer, details, depth, camera, model, legend, index, meta = out
+    assert question == record["conversations"][0]["value"]
+    assert answer == record["conversations"][1]["value"]
+    assert record["id"] in details
+    images = _gallery_images(gallery)
+    assert len(images) == 1 and images[0].size == (640, 480)
+    # markers drawn as filled discs in their colours at the 0..1000 positions of the layout record
+    assert images[0].getpixel(_at(record["red_point"][0], images[0].size)) == (255, 0, 0)
+    assert images[0].getpixel(_at(record["blue_point"][0], images[0].size)) == (0, 0, 255)
+    # 3D: one box per meta object, one frustum (pose from the 7m-rgbd twin), the floor
+    scene = trimesh.load(model, file_type="glb", force="scene")
+    nodes = scene.graph.nodes_geometry
+    assert sum(n.startswith("object_") for n in nodes) == len(record["meta"]["objects"])
+    assert sum(n.startswith("camera_") for n in nodes) == 1 and "floor" in nodes
+    for obj in record["meta"]["objects"]:
+        assert obj["label"] in legend
+    # camera centre of the frustum = translation of the layout's pose file, turned to y-up (x, z, -y)
+    frame = record["meta"]["frames"][0]
+    pose = np.loadtxt(spar / "synthetic" / "images" / record["meta"]["scene"] / "pose" / f"{frame}.txt")
+    cam = next(n for n in nodes if n.startswith("camera_"))
+    transform, geom = scene.graph[cam]
+    apex = trimesh.transform_points(scene.geometry[geom].vertices[:1], transform)[0]
+    assert apex.tolist() == pytest.approx([pose[0, 3], pose[2, 3], -pose[1, 3]], abs=1e-4)
+    assert f"{pose[0, 3]:9.4f}".strip() in camera
+
+
+def test_browse_rgbd_depth_and_paging(client, built):
+    _, spar, _ = built
+    record = _layout_record(spar, "depth_prediction_oc_mv")
+    out = client.predict("7m-rgbd", "validation", "depth_prediction_oc_mv", "fill", "synthetic", 0, record["id"], api_name="/browse")
+    gallery, question, _, details, depth, camera, _, _, index, _ = out
+    assert question == record["conversations"][0]["value"]
+    assert len(gallery) == len(record["image"]) == len(depth)
+    k = np.loadtxt(spar / "synthetic" / "images" / record["meta"]["scene"] / "intrinsic" / "intrinsic_color.txt")
+    assert f"{k[0, 0]:9.4f}".strip() in camera
+    depth_img = np.asarray(Image.open(depth[0]["image"]).convert("RGB"))
+    assert depth_img.std() > 10 and "m" in depth[0]["caption"]
+    n_rows = len(list((spar / "synthetic" / "qa_jsonl" / "val" / "depth_prediction_oc_mv" / "fill").glob("*.jsonl"))[0]
+                 .read_text().splitlines())
+    assert f"{index + 1} of {n_rows}" in details
+    # paging: position n_rows wraps to the first row of the filter, position 1 is the second layout line
+    first = client.predict("7m-rgbd", "validation", "depth_prediction_oc_mv", "fill", "(all)", n_rows, "", api_name="/browse")
+    second = client.predict("7m-rgbd", "validation", "depth_prediction_oc_mv", "fill", "(all)", 1, "", api_name="/browse")
+    lines = next((spar / "synthetic" / "qa_jsonl" / "val" / "depth_prediction_oc_mv" / "fill").glob("*.jsonl")).read_text().splitlines()
+    assert json.loads(lines[0])["id"] in first[3] and first[8] == 0
+    assert json.loads(lines[1])["id"] in second[3] and second[8] == 1
+
+
+def test_browse_bench_rows(client, built):
+    _, _, hf = built
+    table = pq.read_table(next((hf / "bench").glob("test-*.parquet")), columns=["id", "question", "answer", "task"])
+    row = table.slice(5, 1).to_pylist()[0]
+    out = client.predict("bench", "test", "(all)", "(all)", "(all)", 0, str(row["id"]), api_name="/browse")
+    assert out[1] == row["question"] and out[2] == row["answer"] and len(out[0]) >= 1
+
+
+def _predictions(hf: Path, path: Path) -> None:
+    table = pq.read_table(next((hf / "bench").glob("test-*.parquet")), columns=["id", "answer"]).to_pylist()
+    lines = []
+    for r in table:
+        if r["id"] % 3 == 0:
+            lines.append({"id": r["id"], "prediction": r["answer"]})
+        elif r["id"] % 3 == 1:
+            lines.append({"id": str(r["id"]), "prediction": "A"})
+    lines.append({"id": 99999, "prediction": "1.0"})
+    path.write_text("".join(json.dumps(l) + "\n" for l in lines))
+
+
+@pytest.mark.parametrize("protocol", ["lmms-eval", "strict"])
+def test_evaluate_matches_cli(client, built, tmp_path, protocol):
+    from gradio_client import handle_file
+
+    _, _, hf = built
+    preds = tmp_path / "preds.jsonl"
+    _predictions(hf, preds)
+    cli_out = tmp_path / "cli.json"
+    assert main(["eval", "--dataset", str(hf), "--config", "bench", "--predictions", str(preds), "--protocol", protocol,
+                 "--format", "json", "--out", str(cli_out)]) == 0
+    cli = json.loads(cli_out.read_text())
+    status, summary, tasks, chart, report_json, report_csv = client.predict(
+        handle_file(str(preds)), "bench", protocol, ["GPT-4o"], api_name="/evaluate")
+    ours = json.loads(Path(report_json).read_text())
+    assert ours["summary"] == cli["summary"] and ours["tasks"] == cli["tasks"]
+    assert ours["missing_ids"] == cli["missing_ids"] and ours["unknown_ids"] == [99999]
+    assert ours["protocol"] == protocol and ours["reference"][0]["name"] == "GPT-4o"
+    first = summary["data"][0]
+    for i, key in enumerate(("Avg", "Low", "Medium", "High"), 1):
+        expected = cli["summary"][key]
+        assert first[i] == (None if expected is None else round(expected, 2))
+    by_task = {row[0]: row for row in tasks["data"]}
+    for t in cli["tasks"]:
+        assert by_task[t["task"]][3] == t["questions"]
+        assert by_task[t["task"]][7] == (None if t["score"] is None else round(t["score"], 2))
+    assert "GPT-4o" in {row[2] for row in chart["data"]}
+    csv_text = Path(report_csv).read_text()
+    assert csv_text.startswith("protocol,key,") and f"{protocol},depth_prediction_oc," in csv_text
+    assert f"under **{protocol}**" in status
+
+
+def test_evaluate_refuses_bad_uploads(client, tmp_path):
+    from gradio_client import handle_file
+
+    binary = tmp_path / "model.jsonl"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    status = client.predict(handle_file(str(binary)), "bench", "lmms-eval", [], api_name="/evaluate")[0]
+    assert "Not scored" in status and "binary file" in status
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": 0, "prediction": "A"}\n{"id": 0, "prediction": "B"}\n{oops\n')
+    status, summary, *_ = client.predict(handle_file(str(bad)), "bench", "lmms-eval", [], api_name="/evaluate")
+    assert "line 2: duplicate id 0 (first on line 1)" in status and "line 3: not JSON" in status
+    assert not summary["data"] or summary["data"] == [[]] or all(not any(r) for r in summary["data"])
+
+
+def test_upload_over_the_size_cap_is_refused(server, tmp_path):
+    from spar_hf.space.evaluation import MAX_UPLOAD_BYTES
+
+    url, _ = server
+    big = tmp_path / "big.jsonl"
+    with open(big, "wb") as handle:
+        handle.truncate(MAX_UPLOAD_BYTES + 1)
+    with open(big, "rb") as handle:
+        response = httpx.post(url + "gradio_api/upload", files={"files": ("big.jsonl", handle)}, timeout=60)
+    assert response.status_code == 413
+
+
+def test_file_route_serves_only_app_files(server, client, built):
+    url, _ = server
+    _, spar, hf = built
+    parquet = next((hf / "7m").glob("validation-*.parquet"))
+    for outside in ("/etc/passwd", str(parquet), str(Path(__file__).resolve())):
+        response = httpx.get(f"{url}gradio_api/file={outside}", timeout=30)
+        assert response.status_code in (403, 404), (outside, response.status_code)
+        assert b"root:" not in response.content and b"PAR1" not in response.content[:4]
+    # what the app itself produced is served
+    record = _layout_record(spar, "depth_prediction_oc")
+    gallery = client.predict("7m", "validation", "(all)", "(all)", "(all)", 0, record["id"], api_name="/browse")[0]
+    served = gallery[0]["image"]
+    remote = httpx.post(f"{url}gradio_api/call/browse",
+                        json={"data": ["7m", "validation", "(all)", "(all)", "(all)", 0, record["id"]]}, timeout=60)
+    event_id = remote.json()["event_id"]
+    stream = httpx.get(f"{url}gradio_api/call/browse/{event_id}", timeout=120).text
+    payload = json.loads(stream.split("data: ", 1)[1].splitlines()[0])
+    image_url = payload[0][0]["image"]["url"]
+    assert httpx.get(image_url, timeout=30).status_code == 200
+    assert Path(served).is_file()
+
+
+def test_forged_upload_path_is_not_opened(server):
+    """A client that names a server path instead of uploading gets an error, not that file scored."""
+    url, _ = server
+    forged = {"path": "/etc/hostname", "meta": {"_type": "gradio.FileData"}, "orig_name": "p.jsonl"}
+    response = httpx.post(f"{url}gradio_api/call/evaluate", json={"data": [forged, "bench", "lmms-eval", []]}, timeout=60)
+    event_id = response.json()["event_id"]
+    stream = httpx.get(f"{url}gradio_api/call/evaluate/{event_id}", timeout=120).text
+    assert "event: error" in stream
+    assert "Scored" not in stream
+
+
+def test_playwright_pick_task_and_step(server, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).is_file(), "Debian chromium is needed (apt-get install -y chromium)"
+    url, _ = server
+    shot = tmp_path / "space.png"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                     args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1800})
+        page.goto(url, wait_until="domcontentloaded", timeout=60_000)
+        details = page.locator("#spar-details")
+        details.get_by_text("sample 1 of").wait_for(timeout=60_000)
+        task = page.get_by_label("task")
+        task.click()
+        task.fill("position_matching")
+        page.get_by_role("option", name="position_matching", exact=True).click()
+        details.get_by_text("position_matching").wait_for(timeout=60_000)
+        details.get_by_text("sample 1 of").wait_for(timeout=60_000)
+        page.locator("body").click(position={"x": 5, "y": 5})
+        page.keyboard.press("n")  # keyboard shortcut: next sample
+        details.get_by_text("sample 2 of").wait_for(timeout=60_000)
+        page.locator("#spar-next").click()
+        details.get_by_text("sample 3 of").wait_for(timeout=60_000)
+        page.keyboard.press("ArrowLeft")
+        details.get_by_text("sample 2 of").wait_for(timeout=60_000)
+        assert "position_matching" in details.inner_text()
+        page.locator("#spar-images img").first.wait_for(timeout=60_000)
+        page.screenshot(path=str(shot), full_page=True)
+        browser.close()
+    assert shot.stat().st_size > 10_000
+    if SCREENSHOT_COPY:
+        shutil.copy(shot, SCREENSHOT_COPY)
