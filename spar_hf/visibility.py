@@ -44,7 +44,7 @@ class VisibilityConfig:
     raycast_width: int = 640  # ray-cast depth resolution (width) for frames without a depth map
 
 
-class _ObjectTable:
+class ObjectTable:
     """All object vertices concatenated, grouped by object, for per-frame vectorised tests."""
 
     def __init__(self, scene: Scene, config: VisibilityConfig):
@@ -78,7 +78,7 @@ def _raycast_depth(caster, frame: Frame, max_width: int) -> np.ndarray:
     return caster.cast(frame.pose, k_scaled, width, height)[1]
 
 
-def frame_visibility(table: _ObjectTable, frame: Frame, depth: np.ndarray, config: VisibilityConfig) -> dict[int, VisibleObject]:
+def frame_visibility(table: ObjectTable, frame: Frame, depth: np.ndarray, config: VisibilityConfig) -> dict[int, VisibleObject]:
     """Visible objects of one frame given its depth map (metres; any resolution, same field of view)."""
     if not table.objects:
         return {}
@@ -134,7 +134,7 @@ def compute_scene_records(scene: Scene, frame_indices: Sequence[int], config: Vi
     """Image records for the given frames (in the given order) and object records for every
     non-structural object (`frames` lists the kept frames it is visible in; may be empty)."""
     config = config or VisibilityConfig()
-    table = _ObjectTable(scene, config)
+    table = ObjectTable(scene, config)
     by_index = {f.index: f for f in scene.frames}
     caster = None
     images: list[ImageRecord] = []
@@ -146,7 +146,9 @@ def compute_scene_records(scene: Scene, frame_indices: Sequence[int], config: Vi
         frame = by_index.get(int(index))
         if frame is None:
             raise SparError(f"scene {scene.id}: frame {index} is not one of its {len(scene.frames)} readable frames")
-        if frame.depth_path:
+        if not table.objects:
+            depth = None  # nothing to see (e.g. an RxR route without a mesh): no depth read, no ray cast
+        elif frame.depth_path:
             try:
                 depth = read_depth(frame)
             except (OSError, ValueError, SyntaxError) as exc:

@@ -17,47 +17,54 @@ import json, sys
 import numpy as np
 import datasets
 
-out = {}
-name = sys.argv[2]
-kwargs = {"streaming": True} if name == "7m-rgbd" else {}
-ds = datasets.load_dataset(sys.argv[1], name, **kwargs)
-for split, d in ds.items():
-    rows = list(d)
-    feats = d.features
-    info = {"n": len(rows), "columns": list(feats), "types": {k: repr(v) for k, v in feats.items()}}
-    if name.startswith("bench"):
-        info["tasks"] = sorted({r["task"] for r in rows})
-        info["ids"] = [r["id"] for r in rows]
-        def px(row, i, x, y):
-            return list(np.array(row["image"][i].convert("RGB"))[y, x].tolist())
-        probe = {}
-        for r in rows:
-            if r["task"] in ("depth_prediction_oc", "depth_prediction_oc_mv", "spatial_imagination_oc", "view_change_infer"):
-                probe.setdefault(r["task"], {
-                    "red": px(r, 0, 80, 60), "blue0": px(r, 0, 40, 30), "edge": px(r, 0, 5, 30),
-                    "far": px(r, 0, 150, 110), "blue1": px(r, -1, 40, 30), "n_images": len(r["image"]),
-                    "format": r["format_type"], "img_type": r["img_type"], "size": list(r["image"][0].size)})
-        info["probe"] = probe
-    else:
-        r = rows[0]
-        info["first"] = {k: r[k] for k in ("id", "task", "format", "view", "markers", "meta", "conversations")}
-        info["image_size"] = list(r["images"][0].size)
-    if "depth" in feats:
-        r = next(r for r in rows if r["images" if "images" in r else "image"])
-        depth = np.array(r["depth"][0])
-        info["depth"] = {"dtype": str(depth.dtype), "corner": int(depth[0, 0]), "centre": int(depth[60, 80])}
-        info["pose_shapes"] = [list(np.array(p).shape) for p in r["pose"]]
-        info["poses_x"] = [float(np.array(p)[0, 3]) for p in r["pose"]]
-        info["K"] = np.array(r["intrinsics"][0]).tolist()
-        info["mode"] = r["depth"][0].mode
-    out[split] = info
-print(json.dumps(out))
+
+def load(path, name):
+    kwargs = {"streaming": True} if name == "7m-rgbd" else {}
+    ds = datasets.load_dataset(path, name, **kwargs)
+    out = {}
+    for split, d in ds.items():
+        rows = list(d)
+        feats = d.features
+        info = {"n": len(rows), "columns": list(feats), "types": {k: repr(v) for k, v in feats.items()}}
+        if name.startswith("bench"):
+            info["tasks"] = sorted({r["task"] for r in rows})
+            info["ids"] = [r["id"] for r in rows]
+            def px(row, i, x, y):
+                return list(np.array(row["image"][i].convert("RGB"))[y, x].tolist())
+            probe = {}
+            for r in rows:
+                if r["task"] in ("depth_prediction_oc", "depth_prediction_oc_mv", "spatial_imagination_oc", "view_change_infer"):
+                    probe.setdefault(r["task"], {
+                        "red": px(r, 0, 80, 60), "blue0": px(r, 0, 40, 30), "edge": px(r, 0, 5, 30),
+                        "far": px(r, 0, 150, 110), "blue1": px(r, -1, 40, 30), "n_images": len(r["image"]),
+                        "format": r["format_type"], "img_type": r["img_type"], "size": list(r["image"][0].size)})
+            info["probe"] = probe
+        else:
+            r = rows[0]
+            info["first"] = {k: r[k] for k in ("id", "task", "format", "view", "markers", "meta", "conversations")}
+            info["image_size"] = list(r["images"][0].size)
+        if "depth" in feats:
+            r = rows[0]
+            depth = np.array(r["depth"][0])
+            info["depth"] = {"dtype": str(depth.dtype), "corner": int(depth[0, 0]), "centre": int(depth[60, 80])}
+            info["pose_shapes"] = [list(np.array(p).shape) for p in r["pose"]]
+            info["poses_x"] = [float(np.array(p)[0, 3]) for p in r["pose"]]
+            info["K"] = np.array(r["intrinsics"][0]).tolist()
+            info["mode"] = r["depth"][0].mode
+        out[split] = info
+    return out
+
+
+# argv: (path, config) pairs; one process loads them all
+pairs = list(zip(sys.argv[1::2], sys.argv[2::2]))
+print(json.dumps({f"{path}|{name}": load(path, name) for path, name in pairs}))
 """
 
 
-def _load(path: str, name: str, cwd: Path | None = None) -> dict:
+def _load_all(pairs: list[tuple[str, str]], cwd: Path) -> dict:
     env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
-    proc = subprocess.run([sys.executable, "-c", LOADER, path, name], capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
+    argv = [a for pair in pairs for a in pair]
+    proc = subprocess.run([sys.executable, "-c", LOADER, *argv], capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -69,6 +76,15 @@ def built(tmp_path_factory):
     hf = root / "hf" / "spar"
     assert main(["build", "--from", str(spar), "--out", str(hf)]) == 0
     return spar, hf
+
+
+@pytest.fixture(scope="module")
+def loaded(built):
+    """Every config loaded in one fresh process; bench as load_dataset("spar", "bench") from HF_DIR's parent."""
+    _, hf = built
+    pairs = [(str(hf), "7m"), (str(hf), "7m-rgbd"), ("spar", "bench"), (str(hf), "bench-tiny"), (str(hf), "bench-rgbd")]
+    got = _load_all(pairs, cwd=hf.parent)
+    return {name: got[f"{path}|{name}"] for path, name in pairs}
 
 
 def test_files_card_and_rejects(built):
@@ -87,9 +103,8 @@ def test_files_card_and_rejects(built):
     assert "99.jpg" in missing["reason"]
 
 
-def test_7m_loads_with_types_and_counts(built):
-    _, hf = built
-    got = _load(str(hf), "7m")
+def test_7m_loads_with_types_and_counts(loaded):
+    got = loaded["7m"]
     assert got["train"]["n"] == N_TRAIN_OK and got["validation"]["n"] == N_VAL
     assert got["train"]["columns"] == ["id", "source", "scene", "task", "format", "view", "question", "answer",
                                        "conversations", "markers", "meta", "images"]
@@ -105,9 +120,8 @@ def test_7m_loads_with_types_and_counts(built):
     assert got["train"]["image_size"] == [WIDTH, HEIGHT]
 
 
-def test_7m_rgbd_streams_depth_pose_intrinsics(built):
-    _, hf = built
-    got = _load(str(hf), "7m-rgbd")
+def test_7m_rgbd_streams_depth_pose_intrinsics(loaded):
+    got = loaded["7m-rgbd"]
     train = got["train"]
     assert train["n"] == N_TRAIN_OK
     assert train["columns"][-3:] == ["depth", "pose", "intrinsics"]
@@ -128,9 +142,8 @@ def _is(pixel, colour, tol=40):
 RED, BLUE, GREY = (255, 0, 0), (0, 0, 255), (128, 128, 128)
 
 
-def test_bench_columns_tasks_and_drawn_markers(built):
-    _, hf = built
-    got = _load("spar", "bench", cwd=hf.parent)  # load_dataset("spar", "bench") from HF_DIR's parent
+def test_bench_columns_tasks_and_drawn_markers(loaded):
+    got = loaded["bench"]  # load_dataset("spar", "bench") from HF_DIR's parent
     test = got["test"]
     assert list(got) == ["test"]
     assert test["columns"] == ["id", "img_type", "format_type", "task", "source", "image", "question", "answer"]
@@ -150,14 +163,13 @@ def test_bench_columns_tasks_and_drawn_markers(built):
     assert _is(probe["view_change_infer"]["red"], GREY, tol=6)  # no markers: image passed through
 
 
-def test_bench_tiny_and_rgbd(built):
-    _, hf = built
-    tiny = _load(str(hf), "bench-tiny")["test"]
+def test_bench_tiny_and_rgbd(loaded):
+    tiny = loaded["bench-tiny"]["test"]
     assert tiny["n"] == N_VAL_BENCH - (2 * BIG_PER_SCENE - 50)  # the big task is cut to 50
     assert tiny["tasks"] == sorted(BENCH_TASKS)
     bench_ids = set(range(N_VAL_BENCH))
     assert set(tiny["ids"]) <= bench_ids
-    rgbd = _load(str(hf), "bench-rgbd")["test"]
+    rgbd = loaded["bench-rgbd"]["test"]
     assert rgbd["columns"] == ["id", "img_type", "format_type", "task", "source", "image", "question", "answer",
                                "depth", "pose", "intrinsics"]
     assert rgbd["n"] == N_VAL_BENCH and rgbd["depth"]["dtype"] == "uint16"

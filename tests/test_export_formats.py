@@ -105,3 +105,23 @@ def test_mix_rules_and_errors(spar, tmp_path, capsys):
     assert main(["export", "llava", "--from", str(spar), "--out", str(tmp_path / "o"), "--mix", "bogus=1"]) == 2
     assert "neither a format" in capsys.readouterr().err
     assert main(["export", "llava", "--from", str(spar), "--out", str(tmp_path / "o"), "--mix", "fill=-1"]) == 2
+
+
+def test_draw_markers_writes_marked_copies(spar, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    out = tmp_path / "drawn"
+    assert main(["export", "qwen", "--from", str(spar), "--out", str(out), "--draw-markers"]) == 0
+    rows = {r["id"]: r for r in json.loads((out / "spar_qwen.json").read_text())}
+    dp = rows["scannet/scene0000_00_dp_0"]
+    assert dp["image"] == "images/scannet/marked/scene0000_00_dp_0_0.jpg"
+    pixels = np.array(Image.open(out / dp["image"]).convert("RGB"))
+    # red point (553, 397) of 160x120 -> pixel (88, 48); blue (641, 838) -> (103, 101); far corner stays grey
+    assert abs(pixels[48, 88].astype(int) - [255, 0, 0]).max() <= 40
+    assert abs(pixels[101, 103].astype(int) - [0, 0, 255]).max() <= 40
+    assert abs(pixels[5, 5].astype(int) - 128).max() <= 6
+    vci = rows["scannet/scene0000_00_vci_0"]  # no markers: linked unchanged under the layout path
+    assert vci["image"] == [f"images/scannet/{IMG}/0.jpg", f"images/scannet/{IMG}/20.jpg"]
+    assert (out / vci["image"][0]).read_bytes() == (spar / "scannet" / "images" / IMG / "0.jpg").read_bytes()
+    assert main(["export", "internvl", "--from", str(spar), "--out", str(out), "--draw-markers"]) == 2

@@ -19,7 +19,7 @@ from PIL import Image
 
 from spar_hf.errors import SparError
 
-FUZZ = settings(max_examples=60, deadline=None, database=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture,
+FUZZ = settings(max_examples=50, deadline=None, database=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                         HealthCheck.too_slow])
 
 SCALARS = st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=12)
@@ -75,6 +75,7 @@ def image_root(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.mark.slow
 @FUZZ
 @given(lines=st.lists(st.one_of(SF_RECORD.map(_json_line), ANY_JSON.map(_json_line), RAW_LINE), min_size=1, max_size=8),
        kind=st.sampled_from(["jsonl", "json"]))
@@ -100,6 +101,9 @@ def test_ingest_accounts_for_every_record(image_root, lines, kind):
         assert len(rejects) == s.n_rejected and all(r["reason"] for r in rejects)
         outputs = [json.loads(x) for f in sorted((base / "qa_jsonl").rglob("*.jsonl")) for x in f.read_text().split("\n") if x]
         assert len(outputs) == s.n_out
+        for record in outputs:  # image references like ../a.jpg or /etc/passwd never leave the images root
+            assert all(not img.startswith("/") and ".." not in Path(img).parts for img in record["image"])
+        assert all(p.resolve().is_relative_to(base.resolve()) for p in base.rglob("*"))
         assert not list(base.rglob(".tmp-*"))
         seen = {r["line"] for r in rejects} | {o["meta"]["line"] for o in outputs}
         if kind == "jsonl":
@@ -198,6 +202,7 @@ def _read(scene: Path):
         return None
 
 
+@pytest.mark.slow
 @FUZZ
 @given(poses=st.lists(st.one_of(MATRIX_TEXT, st.none()), min_size=N_FRAMES, max_size=N_FRAMES), raw_bytes=st.booleans())
 def test_scene_reader_skips_and_counts_every_bad_pose(pristine_scene, poses, raw_bytes):

@@ -18,6 +18,7 @@ import pytest
 from PIL import Image
 
 from spar_hf.cli import main
+from spar_hf.errors import SparError
 from spar_hf.shards.writer import RowError, row_to_sample, safe_id, sample_key, write_shards
 
 TASKS = "depth_prediction_oc,depth_prediction_oo_mv"
@@ -129,6 +130,8 @@ def test_resume_after_a_crash_matches_a_fresh_run(hf_build, tmp_path):
         write_shards(hf_build, "7m", "train", crashed, max_count=8, on_row=die)
     assert sorted(p.name for p in crashed.glob("*.tar")) == ["spar-7m-train-000000.tar", "spar-7m-train-000001.tar"]
     assert not list(crashed.glob("*.index.json")) and not list(crashed.glob(".tmp-*"))
+    with pytest.raises(SparError, match="other parameters"):
+        write_shards(hf_build, "7m", "train", crashed, max_count=9, resume=True)
     run = write_shards(hf_build, "7m", "train", crashed, max_count=8, resume=True)
     assert run.resumed_rows == 16
     names = sorted(p.name for p in fresh.iterdir())

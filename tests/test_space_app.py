@@ -97,6 +97,16 @@ def test_browse_by_id_images_markers_question_and_3d(client, built):
     assert sum(n.startswith("camera_") for n in nodes) == 1 and "floor" in nodes
     for obj in record["meta"]["objects"]:
         assert obj["label"] in legend
+    # the other objects of the scene: every object id any layout record of that scene names, minus the sample's
+    scene_ids = set()
+    for path in (spar / "synthetic" / "qa_jsonl" / "val").rglob("*.jsonl"):
+        for line in path.read_text().splitlines():
+            meta = json.loads(line).get("meta", {})
+            if meta.get("scene") == record["meta"]["scene"]:
+                scene_ids |= {o["id"] for o in meta.get("objects", []) if "center" in o}
+    others = scene_ids - {o["id"] for o in record["meta"]["objects"]}
+    assert len(others) > 0 and sum(n.startswith("context_") for n in nodes) == len(others)
+    assert f"{len(others)} other object(s)" in legend
     # camera centre of the frustum = translation of the layout's pose file, turned to y-up (x, z, -y)
     frame = record["meta"]["frames"][0]
     pose = np.loadtxt(spar / "synthetic" / "images" / record["meta"]["scene"] / "pose" / f"{frame}.txt")
@@ -114,7 +124,8 @@ def test_browse_rgbd_depth_and_paging(client, built):
     gallery, question, _, details, depth, camera, _, _, index, _ = out
     assert question == record["conversations"][0]["value"]
     assert len(gallery) == len(record["image"]) == len(depth)
-    k = np.loadtxt(spar / "synthetic" / "images" / record["meta"]["scene"] / "intrinsic" / "intrinsic_color.txt")
+    frame = record["meta"]["frames"][0]
+    k = np.loadtxt(spar / "synthetic" / "images" / record["meta"]["scene"] / "intrinsic" / f"{frame}.txt")
     assert f"{k[0, 0]:9.4f}".strip() in camera
     depth_img = np.asarray(Image.open(depth[0]["image"]).convert("RGB"))
     assert depth_img.std() > 10 and "m" in depth[0]["caption"]

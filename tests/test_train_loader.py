@@ -153,6 +153,19 @@ def test_resampled_epochs_have_equal_length_on_every_rank(rgbd_shards, monkeypat
     assert per_rank == {0: 15, 1: 15}
 
 
+def test_resampled_resume_moves_to_the_next_epoch(rgbd_shards):
+    kwargs = dict(batch_size=None, resampled=True, epoch_samples=6, shuffle_buffer=2, decode_images=False, seed=9)
+    first = make_loader(str(rgbd_shards), **kwargs)
+    full_epoch0 = [s["__key__"] for s in first]
+    assert len(full_epoch0) == 6 and first.epoch == 1
+    partial = make_loader(str(rgbd_shards), **kwargs)
+    next(iter(partial))
+    restarted = make_loader(str(rgbd_shards), **kwargs)
+    restarted.load_state_dict(partial.state_dict())
+    assert restarted.epoch == 1
+    assert [s["__key__"] for s in restarted] == [s["__key__"] for s in first]  # both now draw epoch 1
+
+
 def test_markers_drawn_by_the_loader(hf_build, tmp_path):
     from spar_hf.shards.writer import write_shards
 
@@ -174,3 +187,23 @@ def test_sparloader_without_batching_yields_samples(rgbd_shards):
     assert isinstance(first["__key__"], str) and first["images"]
     with pytest.raises(Exception, match="epoch_samples"):
         SparShards(str(rgbd_shards), resampled=True)
+
+
+def test_index_and_shards_over_http(hf_build, rgbd_shards):
+    import functools
+    import http.server
+    import threading
+
+    n = len(parquet_rows(hf_build, "7m-rgbd", "train"))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(rgbd_shards.parent))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/{rgbd_shards.name}"
+        ds = SparShards(url, shuffle_buffer=0, decode_images=False)
+        assert all(u.startswith("http://127.0.0.1:") for u in ds.urls)
+        assert sorted(rows_of(ds)) == list(range(n))
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -22,6 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "(repeat_time = source ratio x format ratio; missing = 1)")
     parser.add_argument("--box-style", default="qwen3", choices=("qwen3", "qwen25"),
                         help="qwen only: SpatialForge boxes in 0..1000 (qwen3) or resized-input pixels (qwen25)")
+    parser.add_argument("--draw-markers", action="store_true",
+                        help="llava/qwen only: write the images into OUT/images with the markers drawn (their loaders "
+                        "do not draw them) and reference those; InternVL's SPAR loader draws at training time")
     parser.set_defaults(func=run)
 
 
@@ -42,6 +45,10 @@ def run(args: argparse.Namespace) -> int:
                     record={"id": record_id} if record_id is not None else None)
 
         if args.target == "internvl":
+            if args.draw_markers:
+                from spar_hf.errors import SparError
+
+                raise SparError("--draw-markers is for llava and qwen; InternVL's SPAR loader draws markers itself")
             from spar_hf.export.internvl import export_internvl
 
             stats = export_internvl(args.spar_dir, args.out, args.mix, reject, bar.update)
@@ -50,11 +57,12 @@ def run(args: argparse.Namespace) -> int:
         elif args.target == "llava":
             from spar_hf.export.llava import export_llava
 
-            stats = export_llava(args.spar_dir, args.out, args.mix, reject, bar.update)
+            stats = export_llava(args.spar_dir, args.out, args.mix, reject, bar.update, draw_markers=args.draw_markers)
         else:
             from spar_hf.export.qwen import export_qwen
 
-            stats = export_qwen(args.spar_dir, args.out, args.mix, reject, bar.update, box_style=args.box_style)
+            stats = export_qwen(args.spar_dir, args.out, args.mix, reject, bar.update, box_style=args.box_style,
+                                draw_markers=args.draw_markers)
         if "file" in stats:
             summary.extra["file"] = stats["file"]
             summary.extra["after_mix"] = stats["rows_after_mix"]

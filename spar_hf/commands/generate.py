@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-SOURCES = ("synthetic", "scannet", "scannetpp", "structured3d")
+from spar_hf.scene.sources import source_names
+
+SOURCES = tuple(source_names())
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

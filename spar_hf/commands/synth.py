@@ -11,6 +11,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--scenes", type=int, default=4, help="number of scenes (default 4)")
     parser.add_argument("--frames", type=int, default=90, help="frames per scene (default 90)")
     parser.add_argument("--seed", type=int, default=0, help="run seed (default 0)")
+    parser.add_argument("--kind", choices=("rooms", "rxr"), default="rooms",
+                        help="rooms: ScanNet export layout (default); rxr: RxR-style guide records over "
+                             "Matterport-style panoramas, for `generate --source rxr` (--scenes = walks)")
     parser.set_defaults(func=run)
 
 
@@ -30,6 +33,12 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise SparError(f"{out}: exists and is not a folder")
+    if args.kind == "rxr":
+        from spar_hf.scene.rxr_synth import write_rxr_fixture
+
+        ids = write_rxr_fixture(out, scans=1, walks_per_scan=args.scenes, seed=args.seed)
+        print(Summary("synth", n_in=args.scenes, n_out=len(ids), extra={"kind": "rxr", "dir": str(out)}).line())
+        return 0
     summary = Summary("synth", n_in=args.scenes)
     n_objects = 0
     with tqdm(total=args.scenes * args.frames, unit="frame", desc="synth") as bar:

@@ -35,17 +35,21 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
 
     Only a session started here is shut down on exit, so tests (and notebooks) can share one.
     """
+    from spar_hf.errors import SparError
+
     try:
         import ray
     except ImportError:  # pragma: no cover - ray is a declared dependency
-        from spar_hf.errors import SparError
-
         raise SparError("--engine ray needs the 'ray' package (pip install 'ray[default]')") from None
     if ray.is_initialized():
         yield ray
         return
     if address:
-        ray.init(address=address, log_to_driver=True)
+        try:
+            ray.init(address=address, log_to_driver=True)
+        except ConnectionError as exc:
+            raise SparError(f"--ray-address {address}: {exc} (is `ray start --head` running there, and does this "
+                            "process have the cluster's auth token? see docs/cluster.md)") from None
     else:
         ray.init(num_cpus=num_cpus, include_dashboard=False)
     try:

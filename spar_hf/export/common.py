@@ -139,14 +139,57 @@ def joined(*parts: str | os.PathLike) -> str:
     return os.path.join(*[str(p) for p in parts]).replace(os.sep, "/")
 
 
+def drawn_images(item: ExportRecord, images_root: Path, out_dir: Path) -> list[str]:
+    """Copies of the record's images under `out_dir/images/`, markers drawn in; paths relative to out_dir.
+
+    For loaders that do not draw markers at training time (LLaVA, Qwen). A marked image is written per
+    record (`images/<source>/marked/<id>_<i>.jpg`, JPEG q95 4:4:4); an unmarked one is hard-linked
+    (copied across file systems) once to `images/<source>/<layout path>`.
+    """
+    import io
+    import shutil
+
+    from PIL import Image
+
+    from spar_hf.atomic import atomic_write_bytes
+    from spar_hf.markers import draw_on, placements
+
+    rec = item.record
+    marks = placements(rec.markers, rec.task)
+    safe_id = "".join(c if c.isalnum() or c in "-_." else "_" for c in rec.id)
+    paths = []
+    for i, image in enumerate(rec.images):
+        src = images_root / image
+        mine = [m for m in marks if m.image_index == i]
+        if mine:
+            rel_path = f"images/{rec.source}/marked/{safe_id}_{i}.jpg"
+            with Image.open(src) as img:
+                drawn = draw_on(img, mine)
+            buf = io.BytesIO()
+            drawn.save(buf, format="JPEG", quality=95, subsampling=0)
+            atomic_write_bytes(out_dir / rel_path, buf.getvalue())
+        else:
+            rel_path = f"images/{rec.source}/{image}"
+            target = out_dir / rel_path
+            if not target.is_file():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.link(src, target)
+                except OSError:
+                    shutil.copyfile(src, target)
+        paths.append(rel_path)
+    return paths
+
+
 def export_chat(spar_dir: str, out_dir: str, mix_spec: str | None, file_name: str,
-                make: Callable[[ExportRecord], dict],
+                make: Callable[[ExportRecord, list[str]], dict],
                 reject: Callable[[str, str | None, int | None, str | None], None],
-                progress: Callable[[int], None] = lambda n: None) -> dict:
+                progress: Callable[[int], None] = lambda n: None, draw_markers: bool = False) -> dict:
     """Write one JSON list of chat records (LLaVA / Qwen fine-tuning scripts read a list).
 
-    Image paths are relative to SPAR_DIR (`<source>/images/...`), so one image folder serves every
-    source. The mix is materialised per (source, task, format) group with `mixed`.
+    `make(item, images)` builds a record from the image paths to reference: relative to SPAR_DIR
+    (`<source>/images/...`, one image folder serves every source), or with `draw_markers` relative to
+    `out_dir` (`drawn_images`). The mix is materialised per (source, task, format) group with `mixed`.
     """
     import json
 
@@ -154,6 +197,7 @@ def export_chat(spar_dir: str, out_dir: str, mix_spec: str | None, file_name: st
 
     layout = SparLayout(spar_dir)
     mix = parse_mix(mix_spec, layout.sources())
+    out = Path(out_dir)
     rows: list[dict] = []
     group: list[dict] = []
     key: tuple[str, str, str] | None = None
@@ -166,7 +210,12 @@ def export_chat(spar_dir: str, out_dir: str, mix_spec: str | None, file_name: st
     for item in iter_train(layout, reject):
         rec = item.record
         try:
-            row = make(item)
+            tag_question(rec)  # a tag mismatch rejects the record before any image is written
+            if draw_markers:
+                images = drawn_images(item, layout.images_root(rec.source), out)
+            else:
+                images = [f"{rec.source}/images/{p}" for p in rec.images]
+            row = make(item, images)
         except ValueError as exc:
             reject(str(exc), str(item.entry.file), item.entry.line, rec.id)
             continue
@@ -178,5 +227,5 @@ def export_chat(spar_dir: str, out_dir: str, mix_spec: str | None, file_name: st
         read += 1
         progress(1)
     flush()
-    atomic_write_text(Path(out_dir) / file_name, json.dumps(rows, ensure_ascii=False) + "\n")
+    atomic_write_text(out / file_name, json.dumps(rows, ensure_ascii=False) + "\n")
     return {"written": read, "rows_after_mix": len(rows), "file": file_name}

@@ -2,7 +2,7 @@
 `{"image": path | [paths], "conversations": [{"from": "human", "value": "<image>\n..."}, {"from": "gpt", ...}]}`
 with exactly one `<image>` tag per image, in image order (the loader pairs them by position).
 
-Paths are relative to SPAR_DIR (the loader's `data_path`). SpatialForge boxes are written in the
+Paths are relative to SPAR_DIR (the loader's `data_path`), or with `--draw-markers` to the output folder. SpatialForge boxes are written in the
 chosen box style: `qwen3` (0..1000, as ingested) or `qwen25` (pixels of the resized input).
 """
 
@@ -17,7 +17,7 @@ FILE_NAME = "spar_qwen.json"
 BOX_STYLES = ("qwen3", "qwen25")
 
 
-def qwen_record(item: ExportRecord, box_style: str = "qwen3") -> dict[str, Any]:
+def qwen_record(item: ExportRecord, images: list[str], box_style: str = "qwen3") -> dict[str, Any]:
     rec = item.record
     question, answer = tag_question(rec), rec.answer
     if rec.source == SPATIALFORGE_SOURCE and box_style != "qwen3":
@@ -26,7 +26,6 @@ def qwen_record(item: ExportRecord, box_style: str = "qwen3") -> dict[str, Any]:
         width, height = item.sizes[0]
         question = convert_text(question, box_style, width, height)
         answer = convert_text(answer, box_style, width, height)
-    images = [f"{rec.source}/images/{p}" for p in rec.images]
     out: dict[str, Any] = {"id": f"{rec.source}/{rec.id}", "image": images[0] if len(images) == 1 else images}
     out["conversations"] = [{"from": "human", "value": question}, {"from": "gpt", "value": answer}]
     out.update(marker_fields(rec))
@@ -35,5 +34,6 @@ def qwen_record(item: ExportRecord, box_style: str = "qwen3") -> dict[str, Any]:
 
 def export_qwen(spar_dir: str, out_dir: str, mix_spec: str | None,
                 reject: Callable[[str, str | None, int | None, str | None], None],
-                progress: Callable[[int], None] = lambda n: None, box_style: str = "qwen3") -> dict:
-    return export_chat(spar_dir, out_dir, mix_spec, FILE_NAME, partial(qwen_record, box_style=box_style), reject, progress)
+                progress: Callable[[int], None] = lambda n: None, box_style: str = "qwen3", draw_markers: bool = False) -> dict:
+    return export_chat(spar_dir, out_dir, mix_spec, FILE_NAME, partial(qwen_record, box_style=box_style), reject, progress,
+                       draw_markers)

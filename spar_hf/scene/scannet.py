@@ -48,9 +48,12 @@ def _require(path: Path) -> Path:
 
 def _read_json(path: Path) -> dict:
     try:
-        return json.loads(_require(path).read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        data = json.loads(_require(path).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise SparError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise SparError(f"{path}: expected a JSON object, found {type(data).__name__}")
+    return data
 
 
 def read_matrix(path: Path) -> np.ndarray:
@@ -107,7 +110,7 @@ def _read_objects(folder: Path, name: str, n_vertices: int, vertices: np.ndarray
     try:
         seg_indices = np.asarray(segs["segIndices"], dtype=np.int64)
         groups = list(agg["segGroups"])
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise SparError(f"{segs_path if 'segIndices' not in segs else agg_path}: malformed ({exc!r})") from None
     if seg_indices.shape != (n_vertices,):
         raise SparError(f"{segs_path}: {seg_indices.size} segment ids for {n_vertices} mesh vertices")
@@ -121,7 +124,7 @@ def _read_objects(folder: Path, name: str, n_vertices: int, vertices: np.ndarray
             object_id = int(group["objectId"])
             label = str(group["label"])
             segments = [int(s) for s in group["segments"]]
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise SparError(f"{agg_path}: segGroups[{n}] malformed ({exc!r})") from None
         missing = [s for s in segments if s not in where]
         if missing:

@@ -25,6 +25,7 @@ ALL = "(all)"
 FORMAT_COLUMN = {"qa": "format", "bench": "format_type", "spatialforge": "format"}
 IMAGE_COLUMN = {"qa": "images", "bench": "image", "spatialforge": "images"}
 ROW_GROUP_CACHE = 8
+SCENE_CONTEXT_ROWS = 5000  # rows of a scene whose meta is read to collect its objects for the 3D view
 
 
 def kind_of(columns: list[str]) -> str:
@@ -47,6 +48,7 @@ class SplitIndex:
     task: np.ndarray
     format: np.ndarray
     source: np.ndarray
+    scene: np.ndarray  # "" where the config has no scene column (bench, spatialforge)
     file_of: np.ndarray
     group_of: np.ndarray
     row_in_group: np.ndarray
@@ -85,6 +87,7 @@ class SpaceDataset:
         self._lock = threading.Lock()
         self._configs: dict[str, ConfigInfo] = {}
         self._indexes: dict[tuple[str, str], SplitIndex] = {}
+        self._scene_objects: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
 
     # --- configs ----------------------------------------------------------------------------------
     @functools.cached_property
@@ -171,12 +174,46 @@ class SpaceDataset:
         table = _row_group(index.files[index.file_of[position]], int(index.group_of[position]), wanted)
         return table.slice(int(index.row_in_group[position]), 1).to_pylist()[0]
 
+    def scene_objects(self, config: str, split: str, scene: str) -> list[dict[str, Any]]:
+        """Every object the first SCENE_CONTEXT_ROWS rows of `scene` record in their meta, by id, sorted by id."""
+        key = (config, split, scene)
+        with self._lock:
+            cached = self._scene_objects.get(key)
+        if cached is not None:
+            return cached
+        index = self.index(config, split)
+        positions = np.flatnonzero(index.scene == scene)[:SCENE_CONTEXT_ROWS]
+        objects: dict[Any, dict[str, Any]] = {}
+        groups = sorted({(int(index.file_of[p]), int(index.group_of[p])) for p in positions})
+        for f, g in groups:
+            table = _row_group(index.files[f], g, ("scene", "meta"))
+            for row_scene, text in zip(table.column("scene").to_pylist(), table.column("meta").to_pylist()):
+                if row_scene != scene or not text:
+                    continue
+                for obj in _meta_objects(text):
+                    objects.setdefault(obj.get("id"), obj)
+        found = [objects[k] for k in sorted(objects, key=str)]
+        with self._lock:
+            self._scene_objects[key] = found
+        return found
+
     def twin_rgbd(self, config: str) -> str | None:
         """The RGBD config holding the same rows (7m -> 7m-rgbd), when built."""
         if self.config(config).rgbd:
             return config
         twin = f"{config}-rgbd"
         return twin if twin in self.config_names else None
+
+
+def _meta_objects(text: str) -> list[dict[str, Any]]:
+    import json
+
+    try:
+        meta = json.loads(text)
+    except json.JSONDecodeError:
+        return []
+    objects = meta.get("objects") if isinstance(meta, dict) else None
+    return [o for o in objects or [] if isinstance(o, dict) and "center" in o and "extents" in o]
 
 
 def _open(path: str):
@@ -198,18 +235,20 @@ def _read_index(info: ConfigInfo, split: str) -> SplitIndex:
 
     fmt_col = FORMAT_COLUMN[info.kind]
     ids: list[str] = []
-    task, fmt, source, file_of, group_of, row_in_group = [], [], [], [], [], []
+    task, fmt, source, scene, file_of, group_of, row_in_group = [], [], [], [], [], [], []
+    columns = ["id", "task", fmt_col, "source"] + (["scene"] if "scene" in info.columns else [])
     files = list(info.data_files[split])
     for f, path in enumerate(files):
         with _open(path) as handle:
             parquet = pq.ParquetFile(handle)
             for g in range(parquet.num_row_groups):
-                table = parquet.read_row_group(g, columns=["id", "task", fmt_col, "source"])
+                table = parquet.read_row_group(g, columns=columns)
                 n = table.num_rows
                 ids.extend(str(v) for v in table.column("id").to_pylist())
                 task.extend(table.column("task").to_pylist())
                 fmt.extend(table.column(fmt_col).to_pylist())
                 source.extend(table.column("source").to_pylist())
+                scene.extend(table.column("scene").to_pylist() if "scene" in columns else [""] * n)
                 file_of.append(np.full(n, f, dtype=np.int32))
                 group_of.append(np.full(n, g, dtype=np.int32))
                 row_in_group.append(np.arange(n, dtype=np.int32))
@@ -218,4 +257,4 @@ def _read_index(info: ConfigInfo, split: str) -> SplitIndex:
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
 
     return SplitIndex(files, ids, np.array(task, dtype=object), np.array(fmt, dtype=object), np.array(source, dtype=object),
-                      cat(file_of), cat(group_of), cat(row_in_group))
+                      np.array(scene, dtype=object), cat(file_of), cat(group_of), cat(row_in_group))

@@ -1,7 +1,8 @@
 """A sample's 3D context as a GLB for gr.Model3D: object boxes, camera frusta and a floor.
 
 The build carries no scene mesh, so the scene is rebuilt from what a generated row records:
-`meta.objects` (centre, extents, rotation when known: oriented boxes in world metres) and, from
+`meta.objects` (centre, extents, rotation when known: oriented boxes in world metres; the sample's
+own objects in colour, the other objects its scene's rows mention in faint grey) and, from
 the RGBD config, one camera-to-world pose and intrinsics per image (frusta drawn to
 FRUSTUM_DEPTH_M). The floor spans the objects and cameras (plus FLOOR_MARGIN_M) at the lowest
 box bottom (or z = 0). The world is z-up; glTF is y-up, so the scene is turned -90 deg about x.
@@ -15,6 +16,8 @@ from typing import Any, Sequence
 import numpy as np
 
 OBJECT_ALPHA = 0.55
+CONTEXT_ALPHA = 0.18
+CONTEXT_RGB = (120, 120, 120)
 FRUSTUM_ALPHA = 0.35
 FRUSTUM_DEPTH_M = 0.5
 FLOOR_MARGIN_M = 0.5
@@ -76,11 +79,18 @@ def scene_bounds(objects: list[dict[str, Any]], points: np.ndarray) -> tuple[np.
     return cloud.min(axis=0), cloud.max(axis=0)
 
 
-def build_scene(objects: list[dict[str, Any]], cameras: list[tuple[np.ndarray, np.ndarray, int, int]]):
-    """trimesh.Scene of the boxes, the frusta (pose, K, width, height) and a floor, y-up."""
+Camera = tuple[np.ndarray, np.ndarray, int, int]  # pose, K, width, height
+
+
+def build_scene(objects: list[dict[str, Any]], cameras: list[Camera], context: list[dict[str, Any]] | None = None):
+    """trimesh.Scene of the boxes, the frusta and a floor, y-up; `context` boxes in faint grey."""
     import trimesh
 
     scene = trimesh.Scene()
+    context = context or []
+    for i, obj in enumerate(context):
+        box = trimesh.creation.box(extents=np.asarray(obj["extents"], dtype=float), transform=box_transform(obj))
+        scene.add_geometry(_with_material(box, CONTEXT_RGB, CONTEXT_ALPHA), node_name=f"context_{i}_{obj.get('label', '')}")
     for i, obj in enumerate(objects):
         box = trimesh.creation.box(extents=np.asarray(obj["extents"], dtype=float), transform=box_transform(obj))
         scene.add_geometry(_with_material(box, OBJECT_PALETTE[i % len(OBJECT_PALETTE)], OBJECT_ALPHA),
@@ -91,10 +101,10 @@ def build_scene(objects: list[dict[str, Any]], cameras: list[tuple[np.ndarray, n
         apexes.append(vertices)
         mesh = trimesh.Trimesh(vertices=vertices, faces=FRUSTUM_FACES, process=False)
         scene.add_geometry(_with_material(mesh, FRUSTUM_PALETTE[i % len(FRUSTUM_PALETTE)], FRUSTUM_ALPHA), node_name=f"camera_{i}")
-    bounds = scene_bounds(objects, np.vstack(apexes) if apexes else np.zeros((0, 3)))
+    bounds = scene_bounds(objects + context, np.vstack(apexes) if apexes else np.zeros((0, 3)))
     if bounds is not None:
         low, high = bounds
-        floor_z = min(0.0, float(low[2])) if objects else float(low[2])
+        floor_z = min(0.0, float(low[2])) if objects or context else float(low[2])
         size = np.array([high[0] - low[0] + 2 * FLOOR_MARGIN_M, high[1] - low[1] + 2 * FLOOR_MARGIN_M, FLOOR_THICKNESS_M])
         transform = np.eye(4)
         transform[:3, 3] = [(low[0] + high[0]) / 2, (low[1] + high[1]) / 2, floor_z - FLOOR_THICKNESS_M / 2]
@@ -104,18 +114,19 @@ def build_scene(objects: list[dict[str, Any]], cameras: list[tuple[np.ndarray, n
     return scene
 
 
-def write_glb(path: Path, objects: list[dict[str, Any]], cameras: list[tuple[np.ndarray, np.ndarray, int, int]]) -> Path | None:
+def write_glb(path: Path, objects: list[dict[str, Any]], cameras: list[Camera],
+              context: list[dict[str, Any]] | None = None) -> Path | None:
     """Write the GLB; None when there is nothing to show (no objects and no cameras)."""
     if not objects and not cameras:
         return None
     from spar_hf.atomic import atomic_write_bytes
 
-    data = build_scene(objects, cameras).export(file_type="glb")
+    data = build_scene(objects, cameras, context).export(file_type="glb")
     atomic_write_bytes(path, data)
     return path
 
 
-def legend(objects: list[dict[str, Any]], n_cameras: int) -> str:
+def legend(objects: list[dict[str, Any]], n_cameras: int, n_context: int = 0) -> str:
     """Markdown legend: each box colour with its label and id, each frustum colour with its image."""
     lines = []
     for i, obj in enumerate(objects):
@@ -126,4 +137,6 @@ def legend(objects: list[dict[str, Any]], n_cameras: int) -> str:
     for i in range(n_cameras):
         r, g, b = FRUSTUM_PALETTE[i % len(FRUSTUM_PALETTE)]
         lines.append(f"- <span style='color:rgb({r},{g},{b})'>&#9650;</span> camera of image {i}")
+    if n_context:
+        lines.append(f"- faint grey: {n_context} other object(s) of the scene")
     return "\n".join(lines)

@@ -126,11 +126,15 @@ class SpaceApp:
         if cameras_row:
             for pose, k, image in zip(cameras_row.get("pose") or [], cameras_row.get("intrinsics") or [], images):
                 cameras.append((np.asarray(pose, dtype=float), np.asarray(k, dtype=float), image.size[0], image.size[1]))
+        context = []
+        if row.get("scene") and objects:
+            own = {o.get("id") for o in objects}
+            context = [o for o in self.data.scene_objects(config, split, row["scene"]) if o.get("id") not in own]
         name = hashlib.sha1(f"{config}\0{split}\0{row['id']}".encode()).hexdigest()[:16]
-        path = scene3d.write_glb(self.work / "glb" / f"{name}.glb", objects, cameras)
+        path = scene3d.write_glb(self.work / "glb" / f"{name}.glb", objects, cameras, context)
         if path is None:
             return None, "_no 3D view: this row records no objects and no cameras_"
-        return str(path), scene3d.legend(objects, len(cameras))
+        return str(path), scene3d.legend(objects, len(cameras), len(context))
 
     # --- evaluate ---------------------------------------------------------------------------------
     def bench_rows(self, config: str) -> dict[str, list[Any]]:
@@ -189,7 +193,7 @@ def build_app(dataset: str, work_dir: str | Path | None = None):
     bench_configs = app.bench_configs()
 
     def dropdown(values: list[str], label: str):
-        return gr.Dropdown([ALL, *values], value=ALL, label=label)
+        return gr.Dropdown([ALL, *values], value=ALL, label=label, allow_custom_value=True)
 
     with gr.Blocks(title="SPAR browser") as demo:
         gr.Markdown(f"# SPAR browser\nDataset: `{app.data.dataset}`. Keys: **n** / **&rarr;** next sample, "
@@ -197,7 +201,7 @@ def build_app(dataset: str, work_dir: str | Path | None = None):
         with gr.Tab("Browse"):
             with gr.Row():
                 config_in = gr.Dropdown(configs, value=first, label="config")
-                split_in = gr.Dropdown(splits, value=split, label="split")
+                split_in = gr.Dropdown(splits, value=split, label="split", allow_custom_value=True)
                 task_in = dropdown(choices["task"], "task")
                 format_in = dropdown(choices["format"], "format")
                 source_in = dropdown(choices["source"], "source")

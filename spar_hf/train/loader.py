@@ -17,7 +17,7 @@ import random
 from typing import Any, Callable, Iterator, Sequence
 
 from spar_hf.errors import SparError
-from spar_hf.shards.index import read_index, shard_urls
+from spar_hf.shards.index import read_index, shard_id, shard_urls
 from spar_hf.train.collate import collate
 from spar_hf.train.decode import decoders, draw_sample_markers, keep_code_as_bytes, regroup
 from spar_hf.train.resume import ResumeState, Tracker
@@ -71,7 +71,7 @@ def resolve_source(source: str | Sequence[str]) -> tuple[list[str], dict[str, in
     if isinstance(source, str) and source.endswith(".json"):
         index = read_index(source)
         urls = shard_urls(source, index)
-        return urls, {u.rsplit("/", 1)[-1]: s.samples for u, s in zip(urls, index.shards)}
+        return urls, {shard_id(u): s.samples for u, s in zip(urls, index.shards)}
     urls = expand_urls(source) if isinstance(source, str) else [str(u) for u in source]
     if not urls:
         raise SparError(f"{source!r}: no shards")
@@ -111,7 +111,7 @@ class SparShards(IterableDataset):
         if self.shuffle_shards:
             random.Random(f"{self.seed}/{self.epoch}").shuffle(urls)
         if self.resume is not None and self.resume.epoch == self.epoch:
-            urls = [u for u in urls if u.rsplit("/", 1)[-1] not in self.resume.done]
+            urls = [u for u in urls if shard_id(u) not in self.resume.done]
         return urls
 
     def pipeline(self):
@@ -188,7 +188,12 @@ class SparLoader:
         return self.tracker.state.to_dict()
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.tracker = Tracker(self.dataset.counts, ResumeState.from_dict(state))
+        """Restore a position. Resampled mode draws with replacement, so a part-consumed epoch cannot be
+        continued exactly: the loader moves on to the next epoch (fresh RNG streams) instead of replaying it."""
+        restored = ResumeState.from_dict(state)
+        if self.dataset.resampled and (restored.done or restored.seen):
+            restored = ResumeState(restored.epoch + 1)
+        self.tracker = Tracker(self.dataset.counts, restored)
 
 
 def make_loader(source: str | Sequence[str], *, batch_size: int | None = 8, num_workers: int = 0,

@@ -1,0 +1,23 @@
+"""The RxR-style source runs through `spar-hf synth --kind rxr` and `spar-hf generate --source rxr`."""
+
+import json
+from pathlib import Path
+
+from spar_hf.cli import main
+
+
+def test_rxr_walks_become_nav_records(tmp_path: Path):
+    assert main(["synth", "--kind", "rxr", "--out", str(tmp_path / "rxr"), "--scenes", "2", "--seed", "3"]) == 0
+    assert main(["generate", "--source", "rxr", "--scenes", str(tmp_path / "rxr"), "--out", str(tmp_path / "spar"),
+                 "--tasks", "nav_video"]) == 0
+    files = sorted((tmp_path / "spar" / "rxr" / "qa_jsonl").rglob("sentence_*.jsonl"))
+    rows = [json.loads(line) for f in files for line in f.read_text().splitlines()]
+    # two walks, one instruction each -> one nav record per walk, split by scene (one train, one val)
+    assert len(rows) == 2
+    assert {f.parent.parent.parent.name for f in files} == {"train", "val"}
+    for row in rows:
+        assert row["type"] == "nav_video"
+        assert "[1]" in row["conversations"][0]["value"]
+        assert all("/video_color/frame" in p for p in row["image"])
+        for p in row["image"]:
+            assert (tmp_path / "spar" / "rxr" / "images" / p).is_file()
