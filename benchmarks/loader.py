@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -54,16 +55,18 @@ def main() -> None:
     args = parser.parse_args()
     repeats = args.repeats or (5 if args.scale else 3)
 
-    import datasets
-    import pyarrow.parquet as pq
-    from PIL import Image
-
-    from spar_hf.shards.writer import find_parquet, write_shards
-    from spar_hf.train.loader import SparShards
-
-    datasets.disable_progress_bars()
     with tempfile.TemporaryDirectory(prefix="bench-loader-") as tmp_name:
         tmp = Path(tmp_name)
+        os.environ["HF_DATASETS_CACHE"] = str(tmp / "cache")  # datasets keys local folders by name, not content
+
+        import datasets
+        import pyarrow.parquet as pq
+        from PIL import Image
+
+        from spar_hf.shards.writer import find_parquet, write_shards
+        from spar_hf.train.loader import SparShards
+
+        datasets.disable_progress_bars()
         hf = Path(args.dataset) if args.dataset else _make_build(tmp, 6 if args.scale else 2, 16 if args.scale else 8)
         run = write_shards(hf, args.config, args.split, tmp / "shards", max_size=50_000_000)
         index = tmp / "shards" / f"spar-{args.config}-{args.split}.index.json"

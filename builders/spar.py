@@ -237,7 +237,8 @@ def spatialforge_boxes(meta: dict[str, Any]) -> list[dict[str, Any]]:
             bpx = (np.array(b1000) * scale).round(2).tolist()
         if b1000 is None:
             b1000 = (np.array(bpx) / scale).round(2).tolist()
-        out.append({"label": str(box.get("label", "")), "bbox_1000": b1000, "bbox_px": bpx})
+        label = box.get("label")
+        out.append({"label": "" if label is None else str(label), "bbox_1000": b1000, "bbox_px": bpx})
     return out
 
 
@@ -354,8 +355,8 @@ class Spar(datasets.GeneratorBasedBuilder):
             if not path.is_file():
                 raise SparError(f"missing depth: {path.relative_to(layout.images_root(entry.source))}")
             depth.append(_image(path, str(path.relative_to(layout.images_root(entry.source)))))
-            pose.append(frames.pose(image).astype(np.float32))
-            intrinsics.append(frames.intrinsics(image).astype(np.float32))
+            pose.append(frames.pose(image).astype(np.float32).tolist())
+            intrinsics.append(frames.intrinsics(image).astype(np.float32).tolist())
         return {"depth": depth, "pose": pose, "intrinsics": intrinsics}
 
     def _fail(self, entry: Entry, reason: str) -> None:

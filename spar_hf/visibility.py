@@ -62,6 +62,8 @@ def read_depth(frame: Frame) -> np.ndarray:
     from PIL import Image
 
     with Image.open(frame.depth_path) as im:
+        if im.mode in ("1", "L", "P"):
+            raise ValueError(f"depth map is 8-bit (mode {im.mode}); expected 16-bit")
         im.load()
         depth = np.asarray(im, dtype=np.float64)
     if depth.ndim != 2:

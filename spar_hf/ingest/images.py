@@ -263,7 +263,7 @@ def check_image(path: Path, full: bool = False) -> tuple[int, int]:
                 im.verify()
     except UnidentifiedImageError:
         raise Rejected(f"image_unreadable: {path} is not a recognised image") from None
-    except (OSError, SyntaxError, ValueError) as exc:
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise Rejected(_decode_reason(path, exc)) from None
     if not full and fmt == "JPEG" and not _jpeg_has_eoi(path):
         try:

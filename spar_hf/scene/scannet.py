@@ -147,6 +147,14 @@ def _frame_indices(color_dir: Path) -> list[int]:
     return sorted(int(p.stem) for p in color_dir.glob("*.jpg") if p.stem.isdigit())
 
 
+def _jpeg_has_eoi(path: Path) -> bool:
+    """A whole JPEG ends with the EOI marker (trailing padding allowed); a cut-short file does not."""
+    with open(path, "rb") as fh:
+        fh.seek(0, 2)
+        fh.seek(max(0, fh.tell() - 64))
+        return fh.read().rstrip(b"\x00\r\n ").endswith(b"\xff\xd9")
+
+
 def _read_frames(folder: Path, intrinsics: np.ndarray, skipped: dict[str, int]) -> list[Frame]:
     from PIL import Image
 
@@ -178,8 +186,12 @@ def _read_frames(folder: Path, intrinsics: np.ndarray, skipped: dict[str, int]) 
         try:
             with Image.open(color) as im:
                 width, height = im.size
-        except OSError:
+                complete = im.format != "JPEG" or _jpeg_has_eoi(color)
+        except (OSError, Image.DecompressionBombError):
             skip("unreadable color image", color)
+            continue
+        if not complete:
+            skip("truncated color image", color)
             continue
         depth = folder / "depth" / f"{index}.png"
         frames.append(Frame(

@@ -301,7 +301,8 @@ def build_app(dataset: str, work_dir: str | Path | None = None):
                 message = "**Not scored.**\n\n```\n" + str(exc) + "\n```"
                 return message, [], [], empty, None, None
             chart = pd.DataFrame(out["chart"], columns=["bar", "summary", "model", "score"])
-            return out["status"], out["summary"], out["tasks"], chart, out["json"], out["csv"]
+            plot = gr.BarPlot(value=chart, sort=[bar["bar"] for bar in out["chart"]])  # keep Avg, Low, Medium, High order
+            return out["status"], out["summary"], out["tasks"], plot, out["json"], out["csv"]
 
         eval_btn.click(run_eval, [upload_in, bench_in, protocol_in, refs_in],
                        [status_out, summary_out, tasks_out, chart_out, json_out, csv_out], api_name="evaluate")

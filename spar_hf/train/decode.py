@@ -30,6 +30,8 @@ def decode_depth(key: str, data: bytes) -> np.ndarray | None:
         array = np.array(img)
     if array.dtype == np.uint16:
         return array
+    if array.dtype in (np.uint8, np.bool_):
+        raise ValueError(f"{key}: depth PNG is 8-bit (dtype {array.dtype}); expected 16-bit millimetres")
     if array.ndim != 2 or array.min(initial=0) < 0 or array.max(initial=0) > 65535:
         raise ValueError(f"{key}: depth PNG is not single-channel 16-bit (dtype {array.dtype}, shape {array.shape})")
     return array.astype(np.uint16)

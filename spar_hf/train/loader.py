@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import random
+import zlib
 from typing import Any, Callable, Iterator, Sequence
 
 from spar_hf.errors import SparError
@@ -123,7 +124,7 @@ class SparShards(IterableDataset):
         if self.decode_images and self.pil_blocks:
             keep_pil_blocks(self.pil_blocks)
         if self.resampled:
-            stages: list[Any] = [wds.ResampledShards(self.urls, seed=hash((self.seed, self.epoch)) & 0x7FFFFFFF,
+            stages: list[Any] = [wds.ResampledShards(self.urls, seed=zlib.crc32(f"{self.seed}/{self.epoch}".encode()),
                                                       deterministic=True)]
         else:
             shards = [{"url": u} for u in self.epoch_shards()]
