@@ -28,6 +28,7 @@ class Outcome:
     seconds: float     # wall time from start to exit
     stderr: str
     started: float | None = None  # seconds until the trigger pattern first matched (None: never / no trigger)
+    done: float | None = None     # seconds until the `done` pattern first matched
 
 
 def spar_hf_command(args: list[str]) -> list[str]:
@@ -45,11 +46,13 @@ def _matched(trigger: tuple[Path, str] | None) -> bool:
 
 
 def run_and_kill(args: list[str], after_ms: float | None, trigger: tuple[Path, str] | None = None,
-                 cwd: str | os.PathLike | None = None, timeout: float = 600) -> Outcome:
+                 cwd: str | os.PathLike | None = None, timeout: float = 600,
+                 done: tuple[Path, str] | None = None) -> Outcome:
     """Start `spar-hf ARGS`; SIGKILL its whole process group `after_ms` ms after the start, or after
     `trigger` = (folder, glob) first matches (i.e. once the command has begun writing).
 
-    `after_ms=None` lets it finish (the reference run, still timing the trigger). The command runs in
+    `after_ms=None` lets it finish (the reference run, still timing the trigger and when the `done`
+    pattern, e.g. the file a command writes last, first matched). The command runs in
     its own session so worker processes it spawned die with it, as on a power cut.
     """
     errors = tempfile.TemporaryFile()  # a pipe could fill up and stall the command
@@ -58,10 +61,13 @@ def run_and_kill(args: list[str], after_ms: float | None, trigger: tuple[Path, s
                             stderr=errors, start_new_session=True)
     started = None if trigger is not None else 0.0
     killed = False
+    finished = None
     while proc.poll() is None:
         now = time.monotonic() - start
         if started is None and _matched(trigger):
             started = now
+        if finished is None and _matched(done):
+            finished = now
         if after_ms is not None and started is not None and now >= started + after_ms / 1000.0:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
@@ -75,13 +81,13 @@ def run_and_kill(args: list[str], after_ms: float | None, trigger: tuple[Path, s
     errors.seek(0)
     stderr = errors.read().decode("utf-8", "replace")
     errors.close()
-    return Outcome(killed, proc.returncode, seconds, stderr,
-                   started if trigger is not None else None)
+    return Outcome(killed, proc.returncode, seconds, stderr, started if trigger is not None else None, finished)
 
 
-def run(args: list[str], trigger: tuple[Path, str] | None = None, cwd: str | os.PathLike | None = None) -> Outcome:
-    """Run to completion (the uninterrupted reference run), timing when `trigger` first matched."""
-    return run_and_kill(args, None, trigger, cwd)
+def run(args: list[str], trigger: tuple[Path, str] | None = None, cwd: str | os.PathLike | None = None,
+        done: tuple[Path, str] | None = None) -> Outcome:
+    """Run to completion (the uninterrupted reference run), timing when `trigger` and `done` first matched."""
+    return run_and_kill(args, None, trigger, cwd, done=done)
 
 
 def main(argv: list[str]) -> int:

@@ -1,12 +1,13 @@
 """Crash and resume: `kill -9` generate, build and shard part-way, rerun with --resume, compare bytes.
 
-Each command first runs uninterrupted (the reference tree, and its wall time T). Then, for a few
-fractions of T, a fresh run is started in a subprocess and SIGKILLed at that moment (tests/killhelper.py);
+Each command first runs uninterrupted (the reference tree, and T: the seconds from creating its output
+folder to writing its last file, or to exit). Then, for a few fractions of T after the output folder
+appears, a fresh run in a subprocess is SIGKILLed (tests/killhelper.py);
 whatever it left must be whole (every JSON line, Parquet file and tar on disk parses: temp files
 aside), and `--resume` must then produce a tree byte-identical to the reference with no `.tmp-`
 file left. Kill times are fractions of the measured T, so they land in the work whatever the load.
-At least one kill per command has to interrupt real work (its tree differs from the reference), or
-the test would prove nothing.
+At least one kill per command has to interrupt real work (it left some finished files, but not the
+reference tree), or the test would prove nothing.
 """
 
 from __future__ import annotations
@@ -66,25 +67,31 @@ def _trigger(out: Path) -> tuple[Path, str]:
 def _crash_and_resume(args: list[str], out: Path, reference: dict[str, bytes], window: float,
                       fractions: tuple[float, ...] = FRACTIONS) -> None:
     """Kill at each fraction of `window` (the reference run's seconds from creating `out` to exit), resume, compare."""
-    interrupted = 0
+    partial = []  # per kill: (fraction, finished files on disk, of how many in the reference)
     for fraction in fractions:
         if out.exists():
             shutil.rmtree(out)
         outcome = run_and_kill(args, window * fraction * 1000, trigger=_trigger(out))
         if outcome.killed and out.exists():
             _assert_nothing_half_written(out)
-            interrupted += _tree(out) != reference
+            left = {k: v for k, v in _tree(out).items() if not Path(k).name.startswith(TMP_PREFIX)}
+            if left and left != reference:
+                partial.append((fraction, len(left), len(reference)))
         assert main([*args, "--resume"]) == 0, (fraction, outcome)
         assert _temp_files(out) == [], fraction
         assert _tree(out) == reference, f"resume after a kill at {fraction:.0%} of {window:.2f} s differs"
-    assert interrupted >= 1, "no kill landed while the command was writing"
+    assert partial, "no kill landed while the command was writing (all before the first file or after the last)"
 
 
-def _reference(args: list[str], out: Path) -> float:
-    outcome = run(args, trigger=_trigger(out))
+def _reference(args: list[str], out: Path, last_file: str | None = None) -> float:
+    """The uninterrupted run; returns its writing window: from creating `out` to writing `last_file`
+    (the file the command writes last), or to exit. Interpreter teardown is not work worth killing."""
+    outcome = run(args, trigger=_trigger(out), done=(out, last_file) if last_file else None)
     assert outcome.returncode == 0, outcome.stderr[-2000:]
     assert outcome.started is not None
-    return outcome.seconds - outcome.started
+    end = outcome.done if last_file else outcome.seconds
+    assert end is not None, f"{last_file} never appeared"
+    return end - outcome.started
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +122,7 @@ def _build_args(spar: Path, out: Path) -> list[str]:
 @pytest.fixture(scope="module")
 def built(generated, tmp_path_factory) -> tuple[Path, float]:
     out = tmp_path_factory.mktemp("build_ref") / "hf"
-    return out, _reference(_build_args(generated[0], out), out)
+    return out, _reference(_build_args(generated[0], out), out, "README.md")
 
 
 def test_generate_killed_then_resumed_is_byte_identical(scenes, generated, tmp_path):
@@ -133,10 +140,12 @@ def test_build_killed_then_resumed_is_byte_identical(generated, built, tmp_path)
 
 def test_shard_killed_then_resumed_is_byte_identical(built, tmp_path_factory, tmp_path):
     hf, _ = built
-    args = lambda out: ["shard", "--dataset", str(hf), "--config", "7m", "--split", "train", "--out", str(out),
-                        "--max-count", "3"]
+
+    def args(out: Path) -> list[str]:
+        return ["shard", "--dataset", str(hf), "--config", "7m", "--split", "train", "--out", str(out), "--max-count", "3"]
+
     ref_dir = tmp_path_factory.mktemp("shard_ref") / "shards"
-    window = _reference(args(ref_dir), ref_dir)
+    window = _reference(args(ref_dir), ref_dir, "*.index.json")
     reference = _tree(ref_dir)
     assert sum(name.endswith(".tar") for name in reference) >= 2
     out = tmp_path / "shards"

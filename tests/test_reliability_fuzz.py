@@ -258,3 +258,40 @@ def test_scene_json_and_mesh_readers_never_crash(pristine_scene, which, content)
         result = _read(scene)
     if result is not None:
         assert all(o.vertex_ids.size > 0 for o in result.objects)
+
+
+# --- pathological nesting ----------------------------------------------------------------------
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+def test_deeply_nested_json_is_a_bad_line_not_a_crash(tmp_path):
+    """json's C scanner raises RecursionError (not a ValueError) past ~1000 levels; every reader must treat it as bad input."""
+    from spar_hf.ingest.readers import iter_records
+    from spar_hf.layout.reader import SparLayout
+    from spar_hf.predictions import read_predictions
+    from spar_hf.scene.scannet import _read_json
+
+    folder = tmp_path / "spar" / "synthetic" / "qa_jsonl" / "train" / "obj_count" / "fill"
+    folder.mkdir(parents=True)
+    (folder / "fill_1.jsonl").write_text(DEEP + "\n")
+    problems = []
+    assert list(SparLayout(tmp_path / "spar").iter_records(problems=problems.append)) == []
+    assert [(p.line, p.reason) for p in problems] == [(1, "invalid JSON (nested too deeply)")]
+
+    pred = tmp_path / "pred.jsonl"
+    pred.write_text('{"id": 1, "prediction": "A"}\n' + DEEP + "\n")
+    with pytest.raises(SparError, match="line 2: not JSON \\(nested too deeply\\)"):
+        read_predictions(pred)
+
+    array = tmp_path / "ann.json"
+    array.write_text('[{"a": 1}, ' + DEEP + "]")
+    records = list(iter_records(array))
+    assert records[0].data == {"a": 1}
+    assert len(records) == 2 and records[1].error.startswith("invalid_json: maximum recursion depth")
+    assert records[1].error.endswith("rest of file not read")
+
+    agg = tmp_path / "x.aggregation.json"
+    agg.write_text(DEEP)
+    with pytest.raises(SparError, match="x.aggregation.json: not valid JSON"):
+        _read_json(agg)

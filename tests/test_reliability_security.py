@@ -209,13 +209,13 @@ def test_unpack_cli_missing_archive_exits_2(tmp_path, capsys):
 CODE_MODULES = {"pickle", "cPickle", "dill", "cloudpickle", "marshal", "shelve", "joblib"}
 
 
-def _dangerous_calls(path: Path) -> list[str]:
+def _dangerous_calls(path: Path, root: Path = REPO) -> list[str]:
     """AST scan: imports of pickling modules, eval/exec calls, torch.load without weights_only=True,
     allow_pickle=True anywhere, yaml.load without a safe loader."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     found = []
     for node in ast.walk(tree):
-        where = f"{path.relative_to(REPO)}:{getattr(node, 'lineno', 0)}"
+        where = f"{path.relative_to(root)}:{getattr(node, 'lineno', 0)}"
         if isinstance(node, ast.Import):
             found += [f"{where}: import {a.name}" for a in node.names if a.name.split(".")[0] in CODE_MODULES]
         elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in CODE_MODULES:
@@ -246,14 +246,11 @@ def test_package_never_unpickles_or_evals_data():
     assert problems == []
 
 
-def test_the_scan_itself_catches_each_pattern(tmp_path, monkeypatch):
-    bad = REPO / "spar_hf" / ".tmp-reliability-scan-probe.py"
+def test_the_scan_itself_catches_each_pattern(tmp_path):
+    bad = tmp_path / "probe.py"
     bad.write_text("import pickle\nimport numpy as np, torch, yaml\neval('1')\ntorch.load('m')\n"
                    "np.load('x', allow_pickle=True)\nyaml.load('a')\ntorch.load('m', weights_only=True)\n")
-    try:
-        hits = _dangerous_calls(bad)
-    finally:
-        bad.unlink()
+    hits = _dangerous_calls(bad, tmp_path)
     assert [h.split(": ", 1)[1] for h in hits] == ["import pickle", "eval()", "torch.load without weights_only=True",
                                                    "allow_pickle not False", "yaml.load without a loader"]
 
