@@ -175,3 +175,17 @@ def test_plan_follows_the_writer_rule():
     assert plan(costs, max_size=10**9, max_count=4) == [(0, 4), (5, 2)]
     assert plan(costs, max_size=10**9, max_count=5) == [(0, 5), (7, 1)]
     assert plan([], max_size=10, max_count=1) == []
+
+
+def test_unreachable_ray_address_fails_fast():
+    import socket
+
+    from spar_hf.engines.ray_engine import _check_reachable
+    from spar_hf.errors import SparError
+
+    with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(SparError, match=f"127.0.0.1:{port}: nothing reachable"):
+        _check_reachable(f"127.0.0.1:{port}", timeout_s=2)
+    _check_reachable("auto")  # not HOST:PORT: left to ray.init

@@ -1,8 +1,8 @@
 """Crash and resume: `kill -9` generate, build and shard part-way, rerun with --resume, compare bytes.
 
-Each command first runs uninterrupted (the reference tree, and T: the seconds from creating its output
-folder to writing its last file, or to exit). Then, for a few fractions of T after the output folder
-appears, a fresh run in a subprocess is SIGKILLed (tests/killhelper.py);
+Each command first runs uninterrupted (the reference tree, and T: the seconds from a trigger, its
+output folder appearing or for generate its first image file, to writing its last file). Then, for a
+few fractions of T after the trigger, a fresh run in a subprocess is SIGKILLed (tests/killhelper.py);
 whatever it left must be whole (every JSON line, Parquet file and tar on disk parses: temp files
 aside), and `--resume` must then produce a tree byte-identical to the reference with no `.tmp-`
 file left. Kill times are fractions of the measured T, so they land in the work whatever the load.
@@ -27,6 +27,8 @@ pytestmark = pytest.mark.slow
 
 TASKS = "depth_prediction_oc,obj_spatial_relation_oo,camera_motion_infer"
 FRACTIONS = (0.2, 0.5, 0.8)
+GEN_FIRST = "synthetic/images/*/*/*"  # generate computes a whole scene before its first write
+GEN_LAST = "synthetic/rejects.jsonl"  # assembly writes it last
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -59,34 +61,39 @@ def _assert_nothing_half_written(root: Path) -> None:
                         tar.extractfile(member).read()
 
 
-def _trigger(out: Path) -> tuple[Path, str]:
-    """The kill clock starts when the command creates its output folder (imports and set-up done)."""
-    return out.parent, out.name
+def _trigger(out: Path, first_file: str | None = None) -> tuple[Path, str]:
+    """The kill clock starts when the command creates its output folder (imports and set-up done), or
+    when `first_file` (a glob under it) first appears for a command that computes long before writing."""
+    return (out, first_file) if first_file else (out.parent, out.name)
 
 
 def _crash_and_resume(args: list[str], out: Path, reference: dict[str, bytes], window: float,
-                      fractions: tuple[float, ...] = FRACTIONS) -> None:
+                      fractions: tuple[float, ...] = FRACTIONS, first_file: str | None = None) -> None:
     """Kill at each fraction of `window` (the reference run's seconds from creating `out` to exit), resume, compare."""
-    partial = []  # per kill: (fraction, finished files on disk, of how many in the reference)
+    partial = []  # kills that left some finished files, but not the reference tree
+    seen = []     # per kill: (fraction, killed, finished files on disk); for the failure message
     for fraction in fractions:
         if out.exists():
             shutil.rmtree(out)
-        outcome = run_and_kill(args, window * fraction * 1000, trigger=_trigger(out))
+        outcome = run_and_kill(args, window * fraction * 1000, trigger=_trigger(out, first_file))
         if outcome.killed and out.exists():
             _assert_nothing_half_written(out)
             left = {k: v for k, v in _tree(out).items() if not Path(k).name.startswith(TMP_PREFIX)}
             if left and left != reference:
-                partial.append((fraction, len(left), len(reference)))
+                partial.append(fraction)
+            seen.append((fraction, outcome.killed, len(left)))
+        else:
+            seen.append((fraction, outcome.killed, None))
         assert main([*args, "--resume"]) == 0, (fraction, outcome)
         assert _temp_files(out) == [], fraction
         assert _tree(out) == reference, f"resume after a kill at {fraction:.0%} of {window:.2f} s differs"
-    assert partial, "no kill landed while the command was writing (all before the first file or after the last)"
+    assert partial, f"no kill landed while the command was writing: {seen}, window {window:.2f} s, {len(reference)} files"
 
 
-def _reference(args: list[str], out: Path, last_file: str | None = None) -> float:
-    """The uninterrupted run; returns its writing window: from creating `out` to writing `last_file`
-    (the file the command writes last), or to exit. Interpreter teardown is not work worth killing."""
-    outcome = run(args, trigger=_trigger(out), done=(out, last_file) if last_file else None)
+def _reference(args: list[str], out: Path, last_file: str | None = None, first_file: str | None = None) -> float:
+    """The uninterrupted run; returns its writing window: from the trigger (see `_trigger`) to writing
+    `last_file` (the file the command writes last), or to exit. Interpreter teardown is not work worth killing."""
+    outcome = run(args, trigger=_trigger(out, first_file), done=(out, last_file) if last_file else None)
     assert outcome.returncode == 0, outcome.stderr[-2000:]
     assert outcome.started is not None
     end = outcome.done if last_file else outcome.seconds
@@ -112,7 +119,7 @@ def _generate_args(scenes: Path, out: Path) -> list[str]:
 @pytest.fixture(scope="module")
 def generated(scenes, tmp_path_factory) -> tuple[Path, float]:
     out = tmp_path_factory.mktemp("gen_ref") / "spar"
-    return out, _reference(_generate_args(scenes, out), out)
+    return out, _reference(_generate_args(scenes, out), out, GEN_LAST, GEN_FIRST)
 
 
 def _build_args(spar: Path, out: Path) -> list[str]:
@@ -128,7 +135,7 @@ def built(generated, tmp_path_factory) -> tuple[Path, float]:
 def test_generate_killed_then_resumed_is_byte_identical(scenes, generated, tmp_path):
     ref, window = generated
     out = tmp_path / "spar"
-    _crash_and_resume(_generate_args(scenes, out), out, _tree(ref), window)
+    _crash_and_resume(_generate_args(scenes, out), out, _tree(ref), window, first_file=GEN_FIRST)
 
 
 def test_build_killed_then_resumed_is_byte_identical(generated, built, tmp_path):

@@ -57,6 +57,35 @@ def server(built):
     demo.close()
 
 
+def test_space_command_serves_and_stops_on_sigterm(built):
+    import signal
+    import subprocess
+    import time
+
+    _, _, hf = built
+    port = _free_port()
+    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1")
+    proc = subprocess.Popen([sys.executable, "-m", "spar_hf", "space", "--dataset", str(hf), "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/gradio_api/info", timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        info = httpx.get(f"http://127.0.0.1:{port}/gradio_api/info", timeout=10).json()
+        assert {"/browse", "/evaluate"} <= set(info["named_endpoints"])
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, out
+    assert f"space: in=0 out=0 rejected=0 dataset={hf} url=http://127.0.0.1:{port}/" in out
+
+
 @pytest.fixture(scope="module")
 def client(server):
     from gradio_client import Client
@@ -185,7 +214,14 @@ def test_evaluate_matches_cli(client, built, tmp_path, protocol):
     for t in cli["tasks"]:
         assert by_task[t["task"]][3] == t["questions"]
         assert by_task[t["task"]][7] == (None if t["score"] is None else round(t["score"], 2))
-    assert "GPT-4o" in {row[2] for row in chart["data"]}
+    bars = chart["value"]  # an update: the plot's data plus the bar order (Avg, Low, Medium, High)
+    assert "GPT-4o" in {row[2] for row in bars["data"]}
+    assert chart["sort"] == [row[0] for row in bars["data"]]
+    order = ["Avg", "Low", "Medium", "High"]
+    keys = [bar.split(" | ")[0] for bar in chart["sort"]]
+    assert keys == sorted(keys, key=order.index) and chart["sort"][-1] == "High | GPT-4o"
+    # unscored summaries (this bench has 5 of the 20 tasks, so no Avg) get no bar
+    assert ("Avg | your predictions" in chart["sort"]) == (cli["summary"]["Avg"] is not None)
     csv_text = Path(report_csv).read_text()
     assert csv_text.startswith("protocol,key,") and f"{protocol},depth_prediction_oc," in csv_text
     assert f"under **{protocol}**" in status

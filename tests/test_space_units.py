@@ -2,6 +2,7 @@
 
 import io
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -168,3 +169,39 @@ def test_space_command_dataset_resolution(tmp_path, monkeypatch):
     with pytest.raises(SparError, match="no dataset folder"):
         resolve_dataset(str(tmp_path / "missing" / "hf"))
     assert main(["space", "--dataset", str(tmp_path / "nope")]) == 2
+
+
+def test_hub_style_bench_folder_without_card(tmp_path):
+    """A folder shaped like the hub SPAR-Bench (data/test-*.parquet, no README) browses and scores."""
+    import datasets
+
+    from spar_hf.space.ui import SpaceApp
+
+    def png(colour):
+        buf = io.BytesIO()
+        Image.new("RGB", (40, 30), colour).save(buf, format="PNG")
+        return {"bytes": buf.getvalue(), "path": None}
+
+    features = datasets.Features({
+        "id": datasets.Value("int64"), "img_type": datasets.Value("string"), "format_type": datasets.Value("string"),
+        "task": datasets.Value("string"), "source": datasets.Value("string"), "image": datasets.List(datasets.Image()),
+        "question": datasets.Value("string"), "answer": datasets.Value("string")})
+    rows = {"id": [7, 8], "img_type": ["single_view", "multi_view"], "format_type": ["fill", "select"],
+            "task": ["depth_prediction_oc", "position_matching"], "source": ["scannet", "scannetpp"],
+            "image": [[png((255, 0, 0))], [png((0, 0, 255)), png((0, 255, 0))]],
+            "question": ["How deep is the red point?", "Which box? A. left B. right"], "answer": ["2.0", "B"]}
+    (tmp_path / "data").mkdir()
+    datasets.Dataset.from_dict(rows, features=features).to_parquet(str(tmp_path / "data" / "test-00000-of-00001.parquet"))
+    app = SpaceApp(str(tmp_path), tmp_path / "work")
+    assert app.data.config_names == ["default"] and app.bench_configs() == ["default"]
+    out = app.browse("default", "test", "position_matching", "(all)", "(all)", 0, "")
+    assert out["question"] == "Which box? A. left B. right" and len(out["images"]) == 2
+    assert out["images"][1][0][0, 0].tolist() == [0, 255, 0] and out["model3d"] is None
+    by_id = app.browse("default", "test", "(all)", "(all)", "(all)", 0, "7")
+    assert by_id["answer"] == "2.0" and by_id["index"] == 0
+    preds = _write(tmp_path, "p.jsonl", b'{"id": 7, "prediction": "2.0"}\n{"id": 8, "prediction": "A"}\n')
+    result = app.evaluate(str(preds), "default", "lmms-eval", [])
+    tasks = {row[0]: row for row in result["tasks"]}
+    # 2.0 against 2.0: relative error 0 passes all ten thresholds -> 100; "A" against "B" -> 0
+    assert tasks["depth_prediction_oc"][7] == 100.0 and tasks["position_matching"][7] == 0.0
+    assert json.loads(Path(result["json"]).read_text())["questions"] == 2

@@ -40,11 +40,24 @@ def resolve_dataset(value: str | None) -> str:
     return dataset
 
 
+def _stop_on_signals() -> None:
+    """SIGINT and SIGTERM end the server cleanly (gradio's wait loop catches KeyboardInterrupt),
+    also when the shell started us with SIGINT ignored (background jobs)."""
+    import signal
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stop)
+
+
 def run(args: argparse.Namespace) -> int:
     from spar_hf.report import Summary
     from spar_hf.space.ui import launch
 
     dataset = resolve_dataset(args.dataset)
+    _stop_on_signals()
     demo = launch(dataset, args.host, args.port, block=True)
     summary = Summary("space")
     summary.extra.update({"dataset": dataset, "url": getattr(demo, "local_url", "")})

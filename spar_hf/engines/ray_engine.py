@@ -45,6 +45,7 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
         yield ray
         return
     if address:
+        _check_reachable(address)
         try:
             ray.init(address=address, log_to_driver=True)
         except ConnectionError as exc:
@@ -56,6 +57,22 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
         yield ray
     finally:
         ray.shutdown()
+
+
+def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Fail in seconds, not after Ray's long GCS retry loop, when nothing listens at HOST:PORT."""
+    import socket
+
+    from spar_hf.errors import SparError
+
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or "://" in address:
+        return  # "auto", "ray://..." and other forms: let ray.init judge
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise SparError(f"--ray-address {address}: nothing reachable there ({exc}); start the head with "
+                        f"`ray start --head --port {port}`") from None
 
 
 def run_tasks(

@@ -82,8 +82,6 @@ class SpaceDataset:
         self.local = is_local(dataset)
         if self.local:
             self.root = Path(dataset).resolve()
-            if not (self.root / "README.md").is_file():
-                raise SparError(f"{dataset}: no README.md with configs (build it with `spar-hf build`)")
         self._lock = threading.Lock()
         self._configs: dict[str, ConfigInfo] = {}
         self._indexes: dict[tuple[str, str], SplitIndex] = {}
