@@ -206,6 +206,11 @@ def _image(path: Path, name: str) -> dict[str, Any]:
     return {"bytes": path.read_bytes(), "path": name}
 
 
+def _conversations(record: QARecord) -> list[dict[str, str]]:
+    """The LLaVA-style two-turn form of a QA record (human question, gpt answer)."""
+    return [{"from": "human", "value": record.question}, {"from": "gpt", "value": record.answer}]
+
+
 def _box_values(box: dict[str, Any], keys: tuple[str, ...]) -> list[float] | None:
     for key in keys:
         if box.get(key) is not None:
@@ -364,35 +369,44 @@ class Spar(datasets.GeneratorBasedBuilder):
         self.reject(reason, str(entry.file), entry.line, entry.record.id)
 
     # --- configs ---------------------------------------------------------------------------------
-    def _qa_rows(self, split: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    def _numbered_rows(self, split: str, make_row: Callable[[SparLayout, Entry], dict[str, Any]]
+                       ) -> Iterator[tuple[int, dict[str, Any]]]:
+        """`make_row` over the split's entries, numbered from 0; an entry it refuses goes to the rejects."""
         layout = self._layout()
         n = 0
         for entry in self._entries(layout, split):
             self.counts["in"] += 1
-            record = entry.record
             try:
-                paths = self._colour_paths(layout, entry)
-                row = {
-                    "id": record.id,
-                    "source": record.source,
-                    "scene": record.scene,
-                    "task": record.task,
-                    "format": record.format,
-                    "view": view_of(record),
-                    "question": record.question,
-                    "answer": record.answer,
-                    "conversations": [{"from": "human", "value": record.question}, {"from": "gpt", "value": record.answer}],
-                    "markers": normalise_markers(record.markers),
-                    "meta": canonical_json(record.meta),
-                    "images": [_image(p, name) for p, name in zip(paths, record.images)],
-                }
-                if self.config.rgbd:
-                    row.update(self._rgbd(layout, entry))
+                row = make_row(layout, entry)
             except (SparError, ValueError) as exc:
                 self._fail(entry, str(exc))
                 continue
             yield n, row
             n += 1
+
+    def _qa_rows(self, split: str) -> Iterator[tuple[int, dict[str, Any]]]:
+        return self._numbered_rows(split, self._qa_row)
+
+    def _qa_row(self, layout: SparLayout, entry: Entry) -> dict[str, Any]:
+        record = entry.record
+        paths = self._colour_paths(layout, entry)
+        row = {
+            "id": record.id,
+            "source": record.source,
+            "scene": record.scene,
+            "task": record.task,
+            "format": record.format,
+            "view": view_of(record),
+            "question": record.question,
+            "answer": record.answer,
+            "conversations": _conversations(record),
+            "markers": normalise_markers(record.markers),
+            "meta": canonical_json(record.meta),
+            "images": [_image(p, name) for p, name in zip(paths, record.images)],
+        }
+        if self.config.rgbd:
+            row.update(self._rgbd(layout, entry))
+        return row
 
     def _bench_rows(self) -> Iterator[tuple[int, dict[str, Any]]]:
         """Draw the full 400-per-task bench (ids = position in it); bench-tiny keeps the prefix of each task."""
@@ -439,27 +453,20 @@ class Spar(datasets.GeneratorBasedBuilder):
             yield ids[cand.ref], row
 
     def _spatialforge_rows(self, split: str) -> Iterator[tuple[int, dict[str, Any]]]:
-        layout = self._layout()
-        n = 0
-        for entry in self._entries(layout, split):
-            self.counts["in"] += 1
-            record = entry.record
-            try:
-                paths = self._colour_paths(layout, entry)
-                row = {
-                    "id": record.id,
-                    "source": str(record.meta.get("image_source", record.source)),
-                    "task": record.task,
-                    "format": record.format,
-                    "question": record.question,
-                    "answer": record.answer,
-                    "conversations": [{"from": "human", "value": record.question}, {"from": "gpt", "value": record.answer}],
-                    "boxes": spatialforge_boxes(record.meta),
-                    "meta": canonical_json(record.meta),
-                    "images": [_image(p, name) for p, name in zip(paths, record.images)],
-                }
-            except (SparError, ValueError) as exc:
-                self._fail(entry, str(exc))
-                continue
-            yield n, row
-            n += 1
+        return self._numbered_rows(split, self._spatialforge_row)
+
+    def _spatialforge_row(self, layout: SparLayout, entry: Entry) -> dict[str, Any]:
+        record = entry.record
+        paths = self._colour_paths(layout, entry)
+        return {
+            "id": record.id,
+            "source": str(record.meta.get("image_source", record.source)),
+            "task": record.task,
+            "format": record.format,
+            "question": record.question,
+            "answer": record.answer,
+            "conversations": _conversations(record),
+            "boxes": spatialforge_boxes(record.meta),
+            "meta": canonical_json(record.meta),
+            "images": [_image(p, name) for p, name in zip(paths, record.images)],
+        }

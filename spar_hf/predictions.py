@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,9 +65,9 @@ def read_predictions(path: str | os.PathLike) -> Predictions:
     if not path.is_file():
         raise SparError(f"{path}: predictions file not found")
     result = Predictions(path=path)
-    problems: list[str] = []
     try:
-        _read_lines(path, result, problems)
+        with open(path, encoding="utf-8") as handle:
+            problems = parse_lines(handle, result)
     except UnicodeDecodeError as exc:
         raise SparError(f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
     if problems:
@@ -76,20 +77,26 @@ def read_predictions(path: str | os.PathLike) -> Predictions:
     return result
 
 
-def _read_lines(path: Path, result: Predictions, problems: list[str]) -> None:
+def parse_lines(lines: Iterable[str], result: Predictions) -> list[str]:
+    """Fill `result` from numbered lines; one "line N: reason" per bad line or repeated id.
+
+    Shared by `read_predictions` and the Space's upload check, which differ only in how they
+    get the text and how they report the problems.
+    """
+    problems: list[str] = []
     first_line: dict[int, int] = {}
-    with open(path, encoding="utf-8") as handle:
-        for number, text in enumerate(handle, 1):
-            if not text.strip():
-                continue
-            result.lines += 1
-            try:
-                ident, prediction = parse_line(text)
-            except ValueError as exc:
-                problems.append(f"line {number}: {exc}")
-                continue
-            if ident in first_line:
-                problems.append(f"line {number}: duplicate id {ident} (first on line {first_line[ident]})")
-                continue
-            first_line[ident] = number
-            result.by_id[ident] = prediction
+    for number, text in enumerate(lines, 1):
+        if not text.strip():
+            continue
+        result.lines += 1
+        try:
+            ident, prediction = parse_line(text)
+        except ValueError as exc:
+            problems.append(f"line {number}: {exc}")
+            continue
+        if ident in first_line:
+            problems.append(f"line {number}: duplicate id {ident} (first on line {first_line[ident]})")
+            continue
+        first_line[ident] = number
+        result.by_id[ident] = prediction
+    return problems

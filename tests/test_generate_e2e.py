@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from synthetic_tree import read_tree, write_synthetic_scenes
 
 from spar_hf.cli import main
 from spar_hf.layout.paths import QA_FILE_RE
@@ -22,22 +23,13 @@ N_SCENES = 4
 N_FRAMES = 6
 
 
-def _tree(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
-
-
 def _generate(scenes: Path, out: Path, *extra: str) -> int:
     return main(["generate", "--source", "synthetic", "--scenes", str(scenes), "--out", str(out), "--seed", "7", *extra])
 
 
 @pytest.fixture(scope="module")
 def scenes(tmp_path_factory) -> Path:
-    from spar_hf.scene.synthetic import generate_scene, scene_name, write_scene
-
-    root = tmp_path_factory.mktemp("scenes")
-    for i in range(N_SCENES):
-        write_scene(generate_scene(scene_name(i), 0, N_FRAMES), root)
-    return root
+    return write_synthetic_scenes(tmp_path_factory.mktemp("scenes"), N_SCENES, N_FRAMES)
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +87,7 @@ def test_verify_reports_no_mismatch(reference, tmp_path, capsys):
 def test_two_workers_give_identical_bytes(scenes, reference, tmp_path):
     out = tmp_path / "spar"
     assert _generate(scenes, out, "--workers", "2") == 0
-    assert _tree(out) == _tree(reference)
+    assert read_tree(out) == read_tree(reference)
 
 
 def test_resume_after_interrupt_gives_identical_bytes(scenes, reference, tmp_path, capsys):
@@ -113,7 +105,7 @@ def test_resume_after_interrupt_gives_identical_bytes(scenes, reference, tmp_pat
     assert _generate(scenes, out, "--workers", "1", "--resume") == 0
     summary = capsys.readouterr().out.strip().splitlines()[-1]
     assert "in=4 out=4 rejected=0" in summary and "resumed=2" in summary
-    assert _tree(out) == _tree(reference)
+    assert read_tree(out) == read_tree(reference)
 
 
 def test_bad_scene_is_rejected_with_reason(scenes, tmp_path, capsys):

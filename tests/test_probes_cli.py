@@ -6,29 +6,19 @@ import json
 
 import numpy as np
 from PIL import Image
+from probes_scene import four_view_records
 
 from spar_hf.cli import main
-from spar_hf.geometry import look_at
 from spar_hf.layout.paths import format_matrix
-from spar_hf.records import ImageRecord, ObjectRecord, SceneRecords, VisibleObject
-from spar_hf.scene.model import Object3D, Scene
+from spar_hf.records import SceneRecords
+from spar_hf.scene.model import Object3D
 from spar_hf.tasks import grounding, map_bev
-
-K = np.array([[500.0, 0, 320], [0, 500.0, 240], [0, 0, 1]])
-
 
 def _records() -> SceneRecords:
     objects = [Object3D(3, "table", np.array([2.5, 2.0, 0.4]), np.array([1.2, 0.8, 0.8]), np.eye(3)),
                Object3D(4, "lamp", np.array([4.5, 3.5, 1.5]), np.full(3, 0.3), np.eye(3)),
                Object3D(5, "sofa", np.array([1.0, 3.4, 0.4]), np.array([1.6, 0.9, 0.8]), np.eye(3))]
-    images = []
-    for n, eye in enumerate([(2.5, -2.0, 1.4), (0.5, -1.0, 1.4), (4.0, -1.0, 1.4), (2.5, 0.0, 2.0)]):
-        pose = look_at(np.array(eye), np.array([3.0, 2.5, 0.8]))
-        vis = {o.id: VisibleObject(o.id, o.label, np.array([100.0, 100, 300, 300]), np.array([200.0, 200]), np.zeros(3), 0.9,
-                                   40000.0 + n) for o in objects}
-        images.append(ImageRecord("g0", n, "", None, pose, K, 640, 480, vis))
-    recs = {o.id: ObjectRecord(o.id, o.label, o.center, o.extents, o.rotation) for o in objects}
-    return SceneRecords(Scene("g0", "synthetic", np.zeros((0, 3)), np.zeros((0, 3), int), [], objects), images, recs)
+    return four_view_records(objects)
 
 
 def _write_layout(root, records, qa):

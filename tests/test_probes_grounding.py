@@ -6,16 +6,15 @@ import math
 
 import numpy as np
 import pytest
+from probes_scene import K, four_view_records
 
 from spar_hf.geometry import look_at
 from spar_hf.probes.grounding import (
     GroundingAnswer, aabb_iou, answer_for, format_answer, parse_answer, recover_box, score, world_aabb_extents,
 )
-from spar_hf.records import ImageRecord, ObjectRecord, SceneRecords, VisibleObject
-from spar_hf.scene.model import Object3D, Scene
+from spar_hf.scene.model import Object3D
 from spar_hf.tasks import grounding
 
-K = np.array([[500.0, 0, 320], [0, 500.0, 240], [0, 0, 1]])
 TABLE_C, TABLE_E = np.array([2.5, 2.0, 0.4]), np.array([1.2, 0.8, 0.8])
 
 
@@ -86,17 +85,10 @@ class _Lookup:
 
 def test_grounding_task_round_trip():
     objects = [Object3D(3, "table", TABLE_C, TABLE_E, np.eye(3)), Object3D(4, "lamp", np.array([4.5, 3.5, 1.5]), np.full(3, 0.3), np.eye(3))]
-    images = []
-    for n, eye in enumerate([(2.5, -2.0, 1.4), (0.5, -1.0, 1.4), (4.0, -1.0, 1.4), (2.5, 0.0, 2.0)]):
-        pose = look_at(np.array(eye), np.array([3.0, 2.5, 0.8]))
-        vis = {o.id: VisibleObject(o.id, o.label, np.array([100.0, 100, 300, 300]), np.array([200.0, 200]), np.zeros(3), 0.9,
-                                   40000.0 + n) for o in objects}
-        images.append(ImageRecord("g0", n, "", None, pose, K, 640, 480, vis))
-    recs = {o.id: ObjectRecord(o.id, o.label, o.center, o.extents, o.rotation) for o in objects}
-    records = SceneRecords(Scene("g0", "synthetic", np.zeros((0, 3)), np.zeros((0, 3), int), [], objects), images, recs)
+    records = four_view_records(objects)
     out = grounding.generate(records, np.random.default_rng(0), {})
     assert len(out) == 2
-    lookup = _Lookup(images)
+    lookup = _Lookup(records.images)
     for r in out:
         assert grounding.verify(r, lookup) == []
         ans = parse_answer(r.answer)

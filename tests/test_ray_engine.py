@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
+from synthetic_tree import read_tree, write_synthetic_scenes
 
 from spar_hf.cli import main
 from spar_hf.engines.ray_engine import FAULT_ENV
@@ -19,10 +20,6 @@ pytestmark = pytest.mark.slow
 N_SCENES = 4
 N_FRAMES = 5
 TASKS = "depth_prediction_oc,obj_count,position_matching"
-
-
-def _tree(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def _generate(scenes: Path, out: Path, *extra: str) -> int:
@@ -41,12 +38,7 @@ def ray_cluster():
 
 @pytest.fixture(scope="module")
 def scenes(tmp_path_factory) -> Path:
-    from spar_hf.scene.synthetic import generate_scene, scene_name, write_scene
-
-    root = tmp_path_factory.mktemp("scenes")
-    for i in range(N_SCENES):
-        write_scene(generate_scene(scene_name(i), 0, N_FRAMES), root)
-    return root
+    return write_synthetic_scenes(tmp_path_factory.mktemp("scenes"), N_SCENES, N_FRAMES)
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +53,8 @@ def test_ray_generate_is_byte_identical_to_local(scenes, local_spar, tmp_path, c
     capsys.readouterr()
     assert _generate(scenes, out, "--engine", "ray", "--workers", "2") == 0
     assert "in=4 out=4 rejected=0" in capsys.readouterr().out.strip().splitlines()[-1]
-    tree = _tree(out)
-    assert tree == _tree(local_spar)
+    tree = read_tree(out)
+    assert tree == read_tree(local_spar)
     # one part folder and one manifest per scene, no temp file, every task/format assembled
     manifests = sorted(k for k in tree if k.endswith("manifest.json"))
     assert manifests == [f"synthetic/parts/scene{i:04d}_00/manifest.json" for i in range(N_SCENES)]
@@ -78,7 +70,7 @@ def test_killed_worker_is_retried_without_duplicates(scenes, local_spar, tmp_pat
     assert _generate(scenes, out, "--engine", "ray", "--workers", "2") == 0
     assert marker.exists()  # exactly one task claimed the marker and its worker exited mid-scene
     assert "in=4 out=4 rejected=0" in capsys.readouterr().out.strip().splitlines()[-1]
-    assert _tree(out) == _tree(local_spar)
+    assert read_tree(out) == read_tree(local_spar)
     ids = [json.loads(line)["id"] for f in (out / "synthetic" / "qa_jsonl").rglob("*.jsonl")
            for line in f.read_text().splitlines()]
     assert ids and len(ids) == len(set(ids))
@@ -119,8 +111,8 @@ def test_ray_build_is_byte_identical_to_local(local_spar, local_hf, tmp_path, ca
     assert main(["build", "--from", str(local_spar), "--out", str(out), "--configs", "7m,bench", "--engine", "ray"]) == 0
     printed = capsys.readouterr().out.strip().splitlines()
     assert [line.split(":")[0].strip() for line in printed[:-1]] == ["7m", "bench"]  # config order kept
-    tree = _tree(out)
-    assert tree == _tree(local_hf)
+    tree = read_tree(out)
+    assert tree == read_tree(local_hf)
     assert "7m/train-00000-of-00001.parquet" in tree and "bench/test-00000-of-00001.parquet" in tree
 
 
@@ -130,8 +122,8 @@ def test_ray_shards_are_byte_identical_to_local(local_hf, tmp_path, capsys):
         outs[engine] = tmp_path / engine
         assert main(["shard", "--dataset", str(local_hf), "--config", "7m", "--split", "train", "--out",
                      str(outs[engine]), "--max-count", "40", "--engine", engine]) == 0
-    local = _tree(outs["local"])
-    assert _tree(outs["ray"]) == local
+    local = read_tree(outs["local"])
+    assert read_tree(outs["ray"]) == local
     index = json.loads(local["spar-7m-train.index.json"])
     assert len(index["shards"]) > 2 and all(s["samples"] <= 40 for s in index["shards"])
 
@@ -156,7 +148,7 @@ def test_ray_shards_with_rejects_size_limit_and_baked_markers(local_hf, tmp_path
     settings = dict(max_size=300_000, bake_markers=True)
     local = write_shards(bad, "7m", "train", tmp_path / "local", **settings)
     ray_run = write_shards_ray(bad, "7m", "train", tmp_path / "ray", chunk_rows=16, **settings)
-    assert _tree(tmp_path / "ray") == _tree(tmp_path / "local")
+    assert read_tree(tmp_path / "ray") == read_tree(tmp_path / "local")
     assert ray_run.index.rejected == local.index.rejected == 2
     assert ray_run.n_in == len(rows) and ray_run.index.samples == len(rows) - 2
     assert len(ray_run.index.shards) > 1 and all(s.bytes <= 300_000 for s in ray_run.index.shards)

@@ -29,7 +29,7 @@ CHUNK_ROWS = 2048
 def _measure(files: list[str], start: int, stop: int, config: str, split: str,
              bake_markers: bool) -> list[tuple[int, int | None, dict[str, Any] | None]]:
     """(row, tar cost, None) per convertible row in [start, stop), or (row, None, reject row)."""
-    from spar_hf.shards.writer import RowError, iter_rows, row_to_sample, tar_cost
+    from spar_hf.shards.writer import RowError, iter_rows, reject_row, row_to_sample, tar_cost
 
     out: list[tuple[int, int | None, dict[str, Any] | None]] = []
     for row_no, row in iter_rows([Path(f) for f in files], start):
@@ -38,25 +38,21 @@ def _measure(files: list[str], start: int, stop: int, config: str, split: str,
         try:
             out.append((row_no, tar_cost(row_to_sample(row, row_no, bake_markers)), None))
         except RowError as exc:
-            out.append((row_no, None, {"file": f"{config}/{split}", "line": row_no, "reason": str(exc),
-                                       "record": {"id": row.get("id")}}))
+            out.append((row_no, None, reject_row(config, split, row_no, row, exc)))
     return out
 
 
 def _write_shard(files: list[str], out: str, name: str, start: int, stop: int, bake_markers: bool) -> Any:
     """Write rows [start, stop) (rejects skipped) as one tar, exactly as the local writer's open/close do."""
-    import webdataset as wds
-
     from spar_hf.atomic import atomic_open
     from spar_hf.shards.index import ShardInfo
-    from spar_hf.shards.writer import FIXED_MTIME, RowError, _HashingWriter, iter_rows, row_to_sample
+    from spar_hf.shards.writer import RowError, _HashingWriter, iter_rows, open_tar, row_to_sample
 
     path = Path(out) / name
     count = 0
     with atomic_open(path, "wb", encoding=None) as handle:
         writer = _HashingWriter(handle)
-        tar = wds.TarWriter(writer, user="spar", group="spar", mode=0o444, mtime=FIXED_MTIME,
-                            encoder=False, format="PAX_FORMAT")
+        tar = open_tar(writer)
         for row_no, row in iter_rows([Path(f) for f in files], start):
             if row_no >= stop:
                 break
@@ -96,32 +92,17 @@ def write_shards_ray(hf_dir: str | Path, config: str, split: str, out_dir: str |
                      on_row: Callable[[], None] | None = None, address: str | None = None,
                      chunk_rows: int = CHUNK_ROWS) -> Any:
     """`spar_hf.shards.writer.write_shards` on Ray: same arguments, same files, same `ShardRun`."""
-    import json
-
-    from spar_hf.atomic import sweep_temp_files
     from spar_hf.engines.ray_engine import map_ordered, ray_session
-    from spar_hf.report import RejectLog, Summary
-    from spar_hf.shards.index import ShardIndex, index_name, rejects_name, shard_name, shard_stem, write_index
-    from spar_hf.shards.writer import ShardRun, _columns, _fingerprint, _state_path, count_rows, find_parquet
+    from spar_hf.shards.index import index_name, shard_name, shard_stem
+    from spar_hf.shards.writer import _finish, _finished, _start
 
-    if max_count < 1 or max_size < 1 or chunk_rows < 1:
+    if chunk_rows < 1:
         raise SparError("--max-count and --max-size must be positive")
     hf_dir, out = Path(hf_dir).resolve(), Path(out_dir).resolve()
-    files = find_parquet(hf_dir, config, split)
-    columns = _columns(files)
-    if bake_markers and "markers" not in columns:
-        raise SparError(f"config {config!r} has no markers column (bench images already have markers drawn); "
-                        "drop --bake-markers")
-    params = {"config": config, "split": split, "max_size": max_size, "max_count": max_count,
-              "bake_markers": bake_markers, "input": _fingerprint(files, hf_dir)}
-    out.mkdir(parents=True, exist_ok=True)
-    sweep_temp_files(out)
-    total = count_rows(files)
+    files, columns, params, total = _start(hf_dir, config, split, out, max_size, max_count, bake_markers)
     idx_path = out / index_name(config, split)
-    if resume and idx_path.is_file():
-        done = json.loads(idx_path.read_text())
-        if done.get("params") == params:
-            return ShardRun(index=ShardIndex.from_json(done, where=str(idx_path)), n_in=total, resumed_rows=total)
+    if resume and (finished := _finished(idx_path, params, total)) is not None:
+        return finished
     for stale in out.glob(f"{shard_stem(config, split)}-*.tar"):
         stale.unlink()
     with contextlib.suppress(FileNotFoundError):
@@ -151,13 +132,5 @@ def write_shards_ray(hf_dir: str | Path, config: str, split: str, out_dir: str |
         if info.samples != expected:
             raise SparError(f"{out / info.name}: {info.samples} samples written, {expected} planned (input changed?)")
 
-    summary = Summary("shard")
-    with RejectLog(out / rejects_name(config, split), summary) as log:
-        for r in rejects:
-            log.add(r["reason"], file=r["file"], line=r["line"], record=r["record"])
-    index = ShardIndex(config=config, split=split, samples=len(costs), rejected=len(rejects), shards=shards,
-                       has_depth="depth" in columns, markers_baked=bake_markers, params=params)
-    write_index(idx_path, index)
-    with contextlib.suppress(FileNotFoundError):
-        _state_path(out, config, split).unlink()
-    return ShardRun(index=index, n_in=total, resumed_rows=0, reasons=dict(summary.reasons))
+    return _finish(out, config, split, params=params, columns=columns, bake_markers=bake_markers, shards=shards,
+                   rejects=rejects, samples=len(costs), total=total, resumed_rows=0)

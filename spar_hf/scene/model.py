@@ -70,3 +70,9 @@ class Scene:
             if frame.index == index:
                 return frame
         raise KeyError(index)
+
+
+def count_skipped(skipped: dict[str, int], reason: str, n: int = 1) -> None:
+    """Add `n` skipped inputs under `reason` to a `Scene.skipped` tally (n = 0 adds no key)."""
+    if n:
+        skipped[reason] = skipped.get(reason, 0) + n

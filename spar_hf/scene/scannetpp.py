@@ -51,7 +51,7 @@ import numpy as np
 
 from spar_hf.errors import SparError
 from spar_hf.geometry import is_rigid
-from spar_hf.scene.model import Frame, Object3D, Scene
+from spar_hf.scene.model import Frame, Object3D, Scene, count_skipped
 from spar_hf.scene.scannet import oriented_box
 
 DEPTH_SCALE = 1000.0  # depth PNG value / 1000 = metres
@@ -89,11 +89,6 @@ def _load_json(path: Path) -> object:
             return json.load(handle)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SparError(f"{path}: unreadable JSON ({exc})") from exc
-
-
-def _count(skipped: dict[str, int], reason: str, n: int = 1) -> None:
-    if n:
-        skipped[reason] = skipped.get(reason, 0) + n
 
 
 def _frame_number(stem: str) -> int | None:
@@ -141,19 +136,19 @@ def _read_frames(scene_dir: Path, skipped: dict[str, int]) -> list[Frame]:
     for _number, path in colour:
         entry = cameras.get(path.stem)
         if not isinstance(entry, dict) or "aligned_pose" not in entry:
-            _count(skipped, "frame without aligned_pose")
+            count_skipped(skipped, "frame without aligned_pose")
             continue
         pose = _matrix(entry["aligned_pose"], (4, 4))
         if pose is None or not is_rigid(pose):
-            _count(skipped, "frame with invalid aligned_pose")
+            count_skipped(skipped, "frame with invalid aligned_pose")
             continue
         intrinsics = _matrix(entry.get("intrinsic"), (3, 3))
         if intrinsics is None or intrinsics[0, 0] <= 0 or intrinsics[1, 1] <= 0:
-            _count(skipped, "frame with invalid intrinsic")
+            count_skipped(skipped, "frame with invalid intrinsic")
             continue
         depth_path = depth_dir / f"{path.stem}.png"
         if not depth_path.is_file():
-            _count(skipped, "frame without depth")
+            count_skipped(skipped, "frame without depth")
             continue
         if size is None:  # all frames come from one video: one size
             size = _image_size(path)
@@ -220,7 +215,7 @@ def _read_objects(scene_dir: Path, vertices: np.ndarray, skipped: dict[str, int]
         if not isinstance(object_id, int) or not isinstance(label, str) or not isinstance(group.get("segments"), list):
             raise SparError(f"{anno_path}: segGroups[{position}] lacks an integer objectId, a label or a segments list")
         if object_id in seen:
-            _count(skipped, "duplicate objectId")
+            count_skipped(skipped, "duplicate objectId")
             continue
         seen.add(object_id)
         label = label.strip()
@@ -233,7 +228,7 @@ def _read_objects(scene_dir: Path, vertices: np.ndarray, skipped: dict[str, int]
         parts = [order[starts[i]:starts[i] + counts[i]] for i in found]
         vertex_ids = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
         if len(vertex_ids) == 0:
-            _count(skipped, "object with no vertices (no box)")
+            count_skipped(skipped, "object with no vertices (no box)")
             continue
         center, extents, rotation = oriented_box(vertices[vertex_ids])
         objects.append(Object3D(id=object_id, label=label, center=center, extents=extents, rotation=rotation, vertex_ids=vertex_ids))
@@ -257,6 +252,5 @@ def read_scene(path: Path) -> Scene:
         faces=faces,
         frames=frames,
         objects=objects,
-        up=np.array([0.0, 0.0, 1.0]),
         skipped=skipped,
     )

@@ -64,7 +64,7 @@ from pathlib import Path
 import numpy as np
 
 from spar_hf.errors import SparError
-from spar_hf.scene.model import Frame, Object3D, Scene
+from spar_hf.scene.model import Frame, Object3D, Scene, count_skipped
 from spar_hf.scene.scannet import oriented_box
 
 DEPTH_SCALE = 1000.0
@@ -102,11 +102,6 @@ def list_scenes(root: Path) -> list[Path]:
     if not root.is_dir():
         raise SparError(f"{root}: not a folder")
     return sorted((p for p in root.iterdir() if p.is_dir() and p.name.startswith("scene_")), key=lambda p: p.name)
-
-
-def _count(skipped: dict[str, int], reason: str, n: int = 1) -> None:
-    if n:
-        skipped[reason] = skipped.get(reason, 0) + n
 
 
 def _id_key(path: Path) -> tuple[int, int | str]:
@@ -159,7 +154,7 @@ def _optional_png(path: Path, skipped: dict[str, int]) -> np.ndarray | None:
     try:
         array = _read_png(path)
     except OSError:
-        _count(skipped, f"render with unreadable {path.name}")
+        count_skipped(skipped, f"render with unreadable {path.name}")
         return None
     return array.astype(np.int64) if array.ndim == 2 else array
 
@@ -306,33 +301,33 @@ def read_scene(path: Path, mesh_stride: int = MESH_STRIDE_PX) -> Scene:
         for position in sorted((p for p in full.iterdir() if p.is_dir()), key=_id_key):
             colour = next((position / name for name in COLOUR_FILES if (position / name).is_file()), None)
             if colour is None:
-                _count(skipped, "render without colour image")
+                count_skipped(skipped, "render without colour image")
                 continue
             depth_path = position / "depth.png"
             if not depth_path.is_file():
-                _count(skipped, "render without depth.png")
+                count_skipped(skipped, "render without depth.png")
                 continue
             camera_path = position / "camera_pose.txt"
             if not camera_path.is_file():
-                _count(skipped, "render without camera_pose.txt")
+                count_skipped(skipped, "render without camera_pose.txt")
                 continue
             try:
                 depth_m = _read_png(depth_path).astype(float) / DEPTH_SCALE
             except OSError:
-                _count(skipped, "render with unreadable depth.png")
+                count_skipped(skipped, "render with unreadable depth.png")
                 continue
             if depth_m.ndim != 2:
-                _count(skipped, "render with non single-channel depth.png")
+                count_skipped(skipped, "render with non single-channel depth.png")
                 continue
             height, width = depth_m.shape
             try:
                 pose, intrinsics = camera_from_pose_file(np.loadtxt(camera_path, dtype=float, ndmin=1), width, height)
             except (ValueError, OSError):
-                _count(skipped, "render with malformed camera_pose.txt")
+                count_skipped(skipped, "render with malformed camera_pose.txt")
                 continue
             instance = _optional_png(position / "instance.png", skipped)
             if instance is not None and instance.shape != depth_m.shape:
-                _count(skipped, "render with instance.png of another size")
+                count_skipped(skipped, "render with instance.png of another size")
                 instance = None
             if instance is None:
                 instance = np.full(depth_m.shape, BACKGROUND_INSTANCE, dtype=np.int64)
@@ -364,7 +359,7 @@ def read_scene(path: Path, mesh_stride: int = MESH_STRIDE_PX) -> Scene:
                     height=int(height),
                 )
             )
-    _count(skipped, "instance id without box", len(unknown_ids))
+    count_skipped(skipped, "instance id without box", len(unknown_ids))
 
     vertices, faces, vertex_instance = mesh.build()
     order = np.argsort(vertex_instance, kind="stable")
@@ -373,12 +368,12 @@ def read_scene(path: Path, mesh_stride: int = MESH_STRIDE_PX) -> Scene:
     for object_id in sorted(boxes):
         tally = votes.get(object_id)
         if not tally:
-            _count(skipped, "object never rendered (no label)")
+            count_skipped(skipped, "object never rendered (no label)")
             continue
         best = max(tally.values())
         label_id = min(lab for lab, n in tally.items() if n == best)
         if not 1 <= label_id <= len(NYU40_LABELS):
-            _count(skipped, "object with unknown semantic id")
+            count_skipped(skipped, "object with unknown semantic id")
             continue
         label = NYU40_LABELS[label_id - 1]
         center, extents, rotation = oriented_box(box_corners(*boxes[object_id]))
@@ -391,6 +386,5 @@ def read_scene(path: Path, mesh_stride: int = MESH_STRIDE_PX) -> Scene:
         faces=faces,
         frames=frames,
         objects=objects,
-        up=np.array([0.0, 0.0, 1.0]),
         skipped=skipped,
     )

@@ -256,15 +256,24 @@ def _fingerprint(files: list[Path], hf_dir: Path) -> list[list[Any]]:
     return [[str(p.relative_to(hf_dir)), p.stat().st_size] for p in files]
 
 
-def write_shards(hf_dir: str | Path, config: str, split: str, out_dir: str | Path, *, max_size: int = 10**9,
-                 max_count: int = 100_000, bake_markers: bool = False, resume: bool = False,
-                 on_row: Callable[[], None] | None = None) -> ShardRun:
-    """Write `spar-<config>-<split>-NNNNNN.tar` shards + rejects + index into `out_dir`."""
+def open_tar(writer: _HashingWriter) -> Any:
+    """A TarWriter with the fixed headers (owner, mode, mtime, PAX) that make shards byte-identical."""
     import webdataset as wds
 
+    return wds.TarWriter(writer, user="spar", group="spar", mode=0o444, mtime=FIXED_MTIME,
+                         encoder=False, format="PAX_FORMAT")
+
+
+def reject_row(config: str, split: str, row_no: int, row: dict[str, Any], exc: RowError) -> dict[str, Any]:
+    """The rejects-file entry for a row that cannot become a sample."""
+    return {"file": f"{config}/{split}", "line": row_no, "reason": str(exc), "record": {"id": row.get("id")}}
+
+
+def _start(hf_dir: Path, config: str, split: str, out: Path, max_size: int, max_count: int,
+           bake_markers: bool) -> tuple[list[Path], list[str], dict[str, Any], int]:
+    """Check the arguments, find the input and prepare `out`: (files, columns, params, total rows)."""
     if max_count < 1 or max_size < 1:
         raise SparError("--max-count and --max-size must be positive")
-    hf_dir, out = Path(hf_dir), Path(out_dir)
     files = find_parquet(hf_dir, config, split)
     columns = _columns(files)
     if bake_markers and "markers" not in columns:
@@ -274,17 +283,48 @@ def write_shards(hf_dir: str | Path, config: str, split: str, out_dir: str | Pat
               "bake_markers": bake_markers, "input": _fingerprint(files, hf_dir)}
     out.mkdir(parents=True, exist_ok=True)
     sweep_temp_files(out)
-    total = count_rows(files)
+    return files, columns, params, count_rows(files)
+
+
+def _finished(idx_path: Path, params: dict[str, Any], total: int) -> ShardRun | None:
+    """The earlier run's result when `idx_path` holds a complete run with the same parameters and input."""
+    if not idx_path.is_file():
+        return None
+    done = json.loads(idx_path.read_text())
+    if done.get("params") != params:
+        return None
+    return ShardRun(index=ShardIndex.from_json(done, where=str(idx_path)), n_in=total, resumed_rows=total)
+
+
+def _finish(out: Path, config: str, split: str, *, params: dict[str, Any], columns: list[str], bake_markers: bool,
+            shards: list[ShardInfo], rejects: list[dict[str, Any]], samples: int, total: int,
+            resumed_rows: int) -> ShardRun:
+    """Write the rejects file and the index (last), drop the resume state, and describe the run."""
+    summary = Summary("shard")
+    with RejectLog(out / rejects_name(config, split), summary) as log:
+        for r in rejects:
+            log.add(r["reason"], file=r["file"], line=r["line"], record=r["record"])
+    index = ShardIndex(config=config, split=split, samples=samples, rejected=len(rejects), shards=shards,
+                       has_depth="depth" in columns, markers_baked=bake_markers, params=params)
+    write_index(out / index_name(config, split), index)
+    with contextlib.suppress(FileNotFoundError):
+        _state_path(out, config, split).unlink()
+    return ShardRun(index=index, n_in=total, resumed_rows=resumed_rows, reasons=dict(summary.reasons))
+
+
+def write_shards(hf_dir: str | Path, config: str, split: str, out_dir: str | Path, *, max_size: int = 10**9,
+                 max_count: int = 100_000, bake_markers: bool = False, resume: bool = False,
+                 on_row: Callable[[], None] | None = None) -> ShardRun:
+    """Write `spar-<config>-<split>-NNNNNN.tar` shards + rejects + index into `out_dir`."""
+    hf_dir, out = Path(hf_dir), Path(out_dir)
+    files, columns, params, total = _start(hf_dir, config, split, out, max_size, max_count, bake_markers)
     state_path, idx_path = _state_path(out, config, split), out / index_name(config, split)
 
     shards: list[ShardInfo] = []
     rejects: list[dict[str, Any]] = []
     start = 0
-    if resume and idx_path.is_file():
-        done = json.loads(idx_path.read_text())
-        if done.get("params") == params:
-            index = ShardIndex.from_json(done, where=str(idx_path))
-            return ShardRun(index=index, n_in=total, resumed_rows=total)
+    if resume and (finished := _finished(idx_path, params, total)) is not None:
+        return finished
     if resume and state_path.is_file():
         state = json.loads(state_path.read_text())
         if state.get("params") != params:
@@ -301,9 +341,7 @@ def write_shards(hf_dir: str | Path, config: str, split: str, out_dir: str | Pat
         with contextlib.suppress(FileNotFoundError):
             idx_path.unlink()
 
-    summary = Summary("shard")
     n_samples = sum(s.samples for s in shards)
-    has_depth = "depth" in columns
 
     def save_state(rows: int) -> None:
         atomic_write_text(state_path, json.dumps({"params": params, "rows": rows, "shards": [s.__dict__ for s in shards],
@@ -315,8 +353,7 @@ def write_shards(hf_dir: str | Path, config: str, split: str, out_dir: str | Pat
         name = shard_name(config, split, len(shards))
         ctx = atomic_open(out / name, "wb", encoding=None)
         writer = _HashingWriter(ctx.__enter__())
-        tar = wds.TarWriter(writer, user="spar", group="spar", mode=0o444, mtime=FIXED_MTIME,
-                            encoder=False, format="PAX_FORMAT")
+        tar = open_tar(writer)
         current.update(name=name, ctx=ctx, writer=writer, tar=tar, count=0, payload=0, first_row=first_row)
 
     def close_shard(rows_done: int) -> None:
@@ -336,8 +373,7 @@ def write_shards(hf_dir: str | Path, config: str, split: str, out_dir: str | Pat
             try:
                 sample = row_to_sample(row, row_no, bake_markers)
             except RowError as exc:
-                rejects.append({"file": f"{config}/{split}", "line": row_no, "reason": str(exc),
-                                "record": {"id": row.get("id")}})
+                rejects.append(reject_row(config, split, row_no, row, exc))
                 continue
             cost = tar_cost(sample)
             if current and (current["count"] >= max_count or closed_size(current["payload"] + cost) > max_size):
@@ -356,12 +392,5 @@ def write_shards(hf_dir: str | Path, config: str, split: str, out_dir: str | Pat
             current["ctx"].__exit__(type(exc), exc, exc.__traceback__)
         raise
 
-    with RejectLog(out / rejects_name(config, split), summary) as log:
-        for r in rejects:
-            log.add(r["reason"], file=r["file"], line=r["line"], record=r["record"])
-    index = ShardIndex(config=config, split=split, samples=n_samples, rejected=len(rejects), shards=shards,
-                       has_depth=has_depth, markers_baked=bake_markers, params=params)
-    write_index(idx_path, index)
-    with contextlib.suppress(FileNotFoundError):
-        state_path.unlink()
-    return ShardRun(index=index, n_in=total, resumed_rows=start, reasons=dict(summary.reasons))
+    return _finish(out, config, split, params=params, columns=columns, bake_markers=bake_markers, shards=shards,
+                   rejects=rejects, samples=n_samples, total=total, resumed_rows=start)

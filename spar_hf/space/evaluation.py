@@ -19,7 +19,7 @@ from spar_hf.eval.bench_data import read_columns
 from spar_hf.eval.evaluate import EvalResult, evaluate
 from spar_hf.eval.reference import ReferenceRow, load_reference
 from spar_hf.eval.report import as_dict, render
-from spar_hf.predictions import Predictions, parse_line
+from spar_hf.predictions import Predictions, parse_lines
 
 MAX_UPLOAD_BYTES = 32 * 1024 * 1024
 MAX_PROBLEMS_SHOWN = 50
@@ -41,22 +41,7 @@ def check_upload(path: str | os.PathLike, display_name: str | None = None) -> Pr
     except UnicodeDecodeError as exc:
         raise SparError(f"{name}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
     result = Predictions(path=Path(name))
-    problems: list[str] = []
-    first_line: dict[int, int] = {}
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        result.lines += 1
-        try:
-            ident, prediction = parse_line(line)
-        except ValueError as exc:
-            problems.append(f"line {number}: {exc}")
-            continue
-        if ident in first_line:
-            problems.append(f"line {number}: duplicate id {ident} (first on line {first_line[ident]})")
-            continue
-        first_line[ident] = number
-        result.by_id[ident] = prediction
+    problems = parse_lines(text.splitlines(), result)
     if problems:
         shown = problems[:MAX_PROBLEMS_SHOWN]
         more = [f"... and {len(problems) - MAX_PROBLEMS_SHOWN} more"] if len(problems) > MAX_PROBLEMS_SHOWN else []
