@@ -5,6 +5,8 @@ Poses are camera-to-world 4x4 matrices; points are (N, 3) arrays in metres.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -98,6 +100,13 @@ def is_rigid(pose: np.ndarray, tol: float = 1e-3) -> bool:
     return bool(np.allclose(pose[3], [0.0, 0.0, 0.0, 1.0], atol=tol))
 
 
+def _cross3(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cross product of two 3-vectors; same arithmetic as np.cross without its per-call axis handling."""
+    a0, a1, a2 = a.tolist()
+    b0, b1, b2 = b.tolist()
+    return np.array([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0])
+
+
 def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray = np.array([0.0, 0.0, 1.0])) -> np.ndarray:
     """Camera-to-world pose at `eye` looking at `target` with world `up` kept vertical in the image.
 
@@ -106,16 +115,16 @@ def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray = np.array([0.0,
     """
     eye = np.asarray(eye, dtype=float)
     forward = np.asarray(target, dtype=float) - eye
-    norm = np.linalg.norm(forward)
+    norm = math.sqrt(forward @ forward)  # what np.linalg.norm computes for a vector, without its overhead
     if norm == 0:
         raise ValueError("eye and target coincide")
     forward = forward / norm
-    right = np.cross(forward, up)
-    rnorm = np.linalg.norm(right)
+    right = _cross3(forward, np.asarray(up, dtype=float))
+    rnorm = math.sqrt(right @ right)
     if rnorm < 1e-9:
         raise ValueError("forward is parallel to up")
     right = right / rnorm
-    down = np.cross(forward, right)
+    down = _cross3(forward, right)
     pose = np.eye(4)
     pose[:3, 0] = right
     pose[:3, 1] = down

@@ -18,6 +18,7 @@ red, blue, green, yellow order of spar_hf.markers).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -47,10 +48,10 @@ SUFFIX = "Describe left-right, above-below and front-behind from the moved obser
 def moved_pose(b: np.ndarray, c: np.ndarray, up: np.ndarray, max_pitch_deg: float = MAX_PITCH_DEG) -> np.ndarray | None:
     """Camera at B facing C with vertical up; None when pitched beyond max_pitch_deg or degenerate."""
     forward = np.asarray(c, float) - np.asarray(b, float)
-    norm = np.linalg.norm(forward)
+    norm = math.sqrt(forward @ forward)
     if norm < 1e-6:
         return None
-    pitch = np.degrees(np.arcsin(np.clip(forward @ up / norm, -1.0, 1.0)))
+    pitch = np.degrees(np.arcsin(min(max(float(forward @ up) / norm, -1.0), 1.0)))
     if abs(pitch) > max_pitch_deg:
         return None
     return look_at(b, c, up)
@@ -68,7 +69,7 @@ def components(delta: np.ndarray) -> list[str]:
 
 
 def _close_to_threshold(delta: np.ndarray) -> bool:
-    return bool(np.any(np.abs(np.abs(delta) - RELATION_THRESHOLD_M) < MARGIN_M))
+    return any(abs(abs(v) - RELATION_THRESHOLD_M) < MARGIN_M for v in delta.tolist())
 
 
 def relation(kind: str, pose: np.ndarray, a: np.ndarray, d: np.ndarray | None = None) -> tuple[list[str], np.ndarray]:
@@ -90,21 +91,35 @@ def phrase(words: list[str]) -> str:
 
 def _heading(vec: np.ndarray, up: np.ndarray) -> np.ndarray | None:
     flat = vec - (vec @ up) * up
-    n = np.linalg.norm(flat)
+    n = math.sqrt(flat @ flat)
     return flat / n if n > 1e-6 else None
 
 
-def is_hard(records: SceneRecords, ids: list[int], pose: np.ndarray, up: np.ndarray) -> bool:
-    covisible = any(all(i in rec.visible for i in ids) for rec in records.video)
-    new_heading = _heading(pose[:3, 2], up)
-    dots = []
-    for rec in records.video:
-        if ids[0] in rec.visible:
-            h = _heading(np.asarray(rec.pose, float)[:3, 2], up)
-            if h is not None and new_heading is not None:
-                dots.append(float(h @ new_heading))
-    faces_away = bool(dots) and all(d < 0 for d in dots)
-    return (not covisible) or faces_away
+class ClipViews:
+    """Per scene, once: which clip frames show each object, and each frame's horizontal viewing heading."""
+
+    def __init__(self, records: SceneRecords, up: np.ndarray):
+        self.up = up
+        self.headings = [_heading(np.asarray(rec.pose, float)[:3, 2], up) for rec in records.video]
+        frames: dict[int, set[int]] = {}
+        for pos, rec in enumerate(records.video):
+            for oid in rec.visible:
+                frames.setdefault(oid, set()).add(pos)
+        self.frames_of = frames
+
+    def is_hard(self, ids: list[int], pose: np.ndarray) -> bool:
+        """Hard when no clip frame shows every object, or the moved view faces away from every frame showing A."""
+        empty: set[int] = set()
+        covisible = bool(set.intersection(*(self.frames_of.get(i, empty) for i in ids)))
+        new_heading = _heading(pose[:3, 2], self.up)
+        dots = []
+        if new_heading is not None:
+            for pos in self.frames_of.get(ids[0], empty):
+                h = self.headings[pos]
+                if h is not None:
+                    dots.append(float(h @ new_heading))
+        faces_away = bool(dots) and all(d < 0 for d in dots)
+        return (not covisible) or faces_away
 
 
 class _OverlapCache:
@@ -143,6 +158,7 @@ def _generate(kind: str, hard: bool, records: SceneRecords, rng: np.random.Gener
     overlaps = _OverlapCache()
     max_pitch = float(cfg(config, "max_pitch_deg", MAX_PITCH_DEG))
     infos = {i: object_info(records, i) for i in ids}
+    clip = ClipViews(records, up)
     for _ in range(limit * 40):
         if len(out) >= limit:
             break
@@ -167,7 +183,7 @@ def _generate(kind: str, hard: bool, records: SceneRecords, rng: np.random.Gener
         if overlaps.any(objs):
             skip(config, f"{task}: overlap_3d")
             continue
-        if is_hard(records, [o.id for o in objs], pose, up) != hard:
+        if clip.is_hard([o.id for o in objs], pose) != hard:
             continue  # belongs to the other variant
         by_colour = {"red": a, "blue": c, "green": b}
         if d is not None:
