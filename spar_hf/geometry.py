@@ -137,18 +137,23 @@ def boxes_overlap_3d(center_a: np.ndarray, extents_a: np.ndarray, rot_a: np.ndar
                      center_b: np.ndarray, extents_b: np.ndarray, rot_b: np.ndarray) -> bool:
     """Separating-axis test for two oriented boxes (touching counts as not overlapping).
 
-    The 15 candidate axes (3 + 3 face normals, 9 edge cross products) are tested in one
-    vectorised step; degenerate cross products (parallel edges) are ignored.
+    Boxes whose bounding spheres are apart cannot overlap, which settles most pairs in a scene
+    cheaply; otherwise the 15 candidate axes (3 + 3 face normals, 9 edge cross products) are
+    tested in one vectorised step, degenerate cross products (parallel edges) ignored.
     """
+    delta = np.asarray(center_b, dtype=float) - np.asarray(center_a, dtype=float)
+    half_a = np.asarray(extents_a, dtype=float) / 2.0
+    half_b = np.asarray(extents_b, dtype=float) / 2.0
+    if math.sqrt(delta @ delta) >= math.sqrt(half_a @ half_a) + math.sqrt(half_b @ half_b):
+        return False
     rot_a = np.asarray(rot_a, dtype=float)
     rot_b = np.asarray(rot_b, dtype=float)
     cross = np.cross(rot_a.T[:, None, :], rot_b.T[None, :, :]).reshape(9, 3)
     lengths = np.linalg.norm(cross, axis=1)
     keep = lengths > 1e-9
     axes = np.concatenate([rot_a.T, rot_b.T, cross[keep] / lengths[keep, None]])
-    delta = np.asarray(center_b, dtype=float) - np.asarray(center_a, dtype=float)
-    ra = np.abs(axes @ rot_a) @ (np.asarray(extents_a, dtype=float) / 2.0)
-    rb = np.abs(axes @ rot_b) @ (np.asarray(extents_b, dtype=float) / 2.0)
+    ra = np.abs(axes @ rot_a) @ half_a
+    rb = np.abs(axes @ rot_b) @ half_b
     return not bool(np.any(np.abs(axes @ delta) >= ra + rb - 1e-9))
 
 

@@ -164,9 +164,7 @@ class SceneIndex:
         hit = self._overlap.get(key)
         if hit is None:
             oa, ob = self.objects[a], self.objects[b]
-            reach = (norm3(np.asarray(oa.extents, float)) + norm3(np.asarray(ob.extents, float))) / 2.0
-            far = norm3(np.asarray(oa.center, float) - np.asarray(ob.center, float)) > reach  # bounding spheres apart
-            hit = not far and boxes_overlap_3d(oa.center, oa.extents, oa.rotation, ob.center, ob.extents, ob.rotation)
+            hit = boxes_overlap_3d(oa.center, oa.extents, oa.rotation, ob.center, ob.extents, ob.rotation)
             self._overlap[key] = hit
         return hit
 
