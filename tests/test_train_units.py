@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from spar_hf.train.collate import collate
-from spar_hf.train.decode import IncompleteSample, decode_depth, regroup
+from spar_hf.train.decode import IncompleteSample, decode_depth, decode_sample, regroup
 from spar_hf.train.resume import ResumeState, Tracker, merge_states
 
 
@@ -62,7 +62,50 @@ def test_depth_decoder_keeps_sixteen_bits():
     Image.fromarray(depth).save(buf, format="PNG")
     out = decode_depth("0.depth.png", buf.getvalue())
     assert out.dtype == np.uint16 and out.tolist() == [[0, 255, 256], [1000, 40000, 65535]]
-    assert decode_depth("0.jpg", b"") is None
+
+
+def _png(array: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, array)
+    return buf.getvalue()
+
+
+def test_decode_sample_decodes_only_the_promised_members_in_view_order():
+    meta = {"id": "k", "n_views": 2, "has_depth": True, "x": 1.5}
+    raw = {"__key__": "k", "__url__": "s.tar", "json": b'{"id": "k", "n_views": 2, "has_depth": true, "x": 1.5}',
+           "1.png": _png(np.full((1, 2, 3), 7, np.uint8)), "0.png": _png(np.full((2, 1), 200, np.uint8)),
+           "0.depth.png": _png(np.array([[65535]], np.uint16)), "1.depth.png": _png(np.array([[1, 2]], np.uint16)),
+           "0.pose.npy": _npy(np.eye(4)), "1.pose.npy": _npy(2 * np.eye(4)),
+           "0.k.npy": _npy(np.eye(3)), "1.k.npy": _npy(3 * np.eye(3)),
+           "2.png": b"not an image", "evil.pyd": b"\x80\x04garbage", "txt": b"\xff"}
+    out = decode_sample(raw)
+    assert sorted(out) == ["K", "__key__", "__url__", "depth", "images", "json", "pose"]
+    assert out["json"] == meta
+    assert [im.mode for im in out["images"]] == ["RGB", "RGB"]  # the grey view is converted
+    assert np.asarray(out["images"][0]).tolist() == [[[200, 200, 200]], [[200, 200, 200]]]
+    assert np.asarray(out["images"][1]).tolist() == [[[7, 7, 7], [7, 7, 7]]]
+    assert [d.dtype for d in out["depth"]] == [np.uint16, np.uint16]
+    assert out["depth"][0].tolist() == [[65535]] and out["depth"][1].tolist() == [[1, 2]]
+    assert out["pose"][1].tolist() == (2 * np.eye(4)).tolist() and out["K"][1].tolist() == (3 * np.eye(3)).tolist()
+    kept = decode_sample(raw, images=False)
+    assert kept["images"] == [raw["0.png"], raw["1.png"]] and kept["depth"][1] == raw["1.depth.png"]
+    assert kept["K"][0].tolist() == np.eye(3).tolist()
+
+
+def test_decode_sample_refuses_a_pickled_pose_and_a_missing_json():
+    raw = {"__key__": "k", "__url__": "u", "json": b'{"n_views": 1, "has_depth": true}',
+           "0.jpg": b"", "0.depth.png": b"", "0.k.npy": _npy(np.eye(3)),
+           "0.pose.npy": _npy(np.array([object()], dtype=object))}
+    with pytest.raises(ValueError, match="allow_pickle"):
+        decode_sample(raw, images=False)
+    with pytest.raises(IncompleteSample, match="no json member"):
+        decode_sample({"__key__": "k", "__url__": "u", "0.jpg": b""})
 
 
 def test_tracker_marks_shards_done_by_index_count_and_merges_ranks():

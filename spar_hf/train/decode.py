@@ -1,29 +1,41 @@
 """Turn raw tar samples into training samples: decode, regroup numbered views into lists, draw markers.
 
-webdataset's image decoders convert modes and would clip 16-bit depth to 8 bits, so a depth
-decoder for `.depth.png` runs first and keeps uint16 (formats.md section 5).
+One pass per sample (`decode_sample`): the json first, then only the members it promises
+(`<i>.jpg` for i < n_views, plus `<i>.depth.png`, `<i>.pose.npy`, `<i>.K.npy` when `has_depth`),
+each decoded once. Other members are never decoded: a pickle or torch file in a shard stays
+inert bytes, and no time goes into members nobody reads. Depth keeps uint16 (webdataset's image
+decoders would clip it to 8 bits; formats.md section 5).
 """
 
 from __future__ import annotations
 
 import io
-import re
+import json
 from typing import Any, Callable
 
 import numpy as np
+import orjson
 
 IMAGE_EXTS = ("jpg", "jpeg", "png", "webp", "gif", "bmp")
-_VIEW = re.compile(r"^(\d+)\.(.+)$")
+_VIEW_FIELDS = {"image": "images"}
+_DEPTH_FIELDS = {"image": "images", "depth.png": "depth", "pose.npy": "pose", "k.npy": "K"}
 
 
 class IncompleteSample(ValueError):
     """A sample missing its json or one of its numbered members (truncated shard, hand-edited tar)."""
 
 
-def decode_depth(key: str, data: bytes) -> np.ndarray | None:
+def decode_json(data: bytes) -> Any:
+    """orjson (several times faster than json on sample metadata); what it refuses (NaN/Infinity
+    literals, integers beyond 64 bits) is left to json.loads."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
+
+
+def decode_depth(key: str, data: bytes) -> np.ndarray:
     """`<i>.depth.png` -> HxW uint16 array, values exactly as stored (millimetres in SPAR builds)."""
-    if not key.lower().endswith("depth.png"):
-        return None
     from PIL import Image
 
     with Image.open(io.BytesIO(data)) as img:
@@ -37,10 +49,8 @@ def decode_depth(key: str, data: bytes) -> np.ndarray | None:
     return array.astype(np.uint16)
 
 
-def decode_rgb(key: str, data: bytes) -> Any:
-    """Any image member -> RGB PIL image, decoded once (webdataset's "pil" handler copies it twice more)."""
-    if key.rsplit(".", 1)[-1].lower() not in IMAGE_EXTS:
-        return None
+def decode_rgb(data: bytes) -> Any:
+    """An image -> RGB PIL image, decoded once (webdataset's "pil" handler copies it twice more)."""
     from PIL import Image
 
     img = Image.open(io.BytesIO(data))
@@ -48,49 +58,75 @@ def decode_rgb(key: str, data: bytes) -> Any:
     return img if img.mode == "RGB" else img.convert("RGB")
 
 
-CODE_EXTS = ("pkl", "pickle", "pyd", "pth")
+def decode_npy(data: bytes) -> np.ndarray:
+    """`.npy` without pickles: a shard is data, and loading it must never run code from it."""
+    import numpy.lib.format
+
+    return numpy.lib.format.read_array(io.BytesIO(data), allow_pickle=False)
 
 
-def keep_code_as_bytes(key: str, data: bytes) -> bytes | None:
-    """Members webdataset's default post handlers would unpickle / torch.load stay raw bytes:
-    a shard is data, and loading it must never run code from it."""
-    return data if key.rsplit(".", 1)[-1].lower() in CODE_EXTS else None
+def _split_view(name: str) -> tuple[int, str] | None:
+    """`"3.depth.png"` -> (3, "depth.png"); any image extension -> kind "image"; not a view -> None."""
+    dot = name.find(".")
+    if dot <= 0 or not name[:dot].isdigit():
+        return None
+    kind = name[dot + 1:]
+    return int(name[:dot]), "image" if kind in IMAGE_EXTS else kind
 
 
-def decoders() -> list[Callable[[str, bytes], Any]]:
-    """Handler order for webdataset's Decoder: pickle guard, depth, then the generic RGB image decoder
-    (json and npy are decoded by webdataset's default post handlers; npy without pickles)."""
-    return [keep_code_as_bytes, decode_depth, decode_rgb]
-
-
-def regroup(sample: dict[str, Any]) -> dict[str, Any]:
-    """`{json, 0.jpg, 1.jpg, 0.depth.png, 0.pose.npy, 0.k.npy, ...}` -> `{json, images, depth, pose, K}` lists.
-
-    Raises IncompleteSample when a member promised by the json (`n_views`, `has_depth`) is missing.
-    """
+def _assemble(sample: dict[str, Any], meta: dict, value_of: Callable[[str, str, Any], Any]) -> dict[str, Any]:
     key, url = sample.get("__key__"), sample.get("__url__")
-    meta = sample.get("json")
-    if not isinstance(meta, dict):
-        raise IncompleteSample(f"sample {key} @ {url}: no json member")
     n = int(meta.get("n_views", 0))
-    views: dict[str, dict[int, Any]] = {}
+    fields = _DEPTH_FIELDS if meta.get("has_depth") else _VIEW_FIELDS
+    views: dict[str, dict[int, tuple[str, Any]]] = {}
     for name, value in sample.items():
-        m = _VIEW.match(name)
-        if m:
-            kind = m.group(2)
-            kind = "image" if kind in IMAGE_EXTS else kind
-            views.setdefault(kind, {})[int(m.group(1))] = value
-    wanted = {"image": "images"}
-    if meta.get("has_depth"):
-        wanted.update({"depth.png": "depth", "pose.npy": "pose", "k.npy": "K"})
+        view = _split_view(name)
+        if view is not None and view[1] in fields:
+            views.setdefault(view[1], {})[view[0]] = (name, value)
     out: dict[str, Any] = {"__key__": key, "__url__": url, "json": meta}
-    for kind, field in wanted.items():
+    for kind, field in fields.items():
         got = views.get(kind, {})
         missing = [i for i in range(n) if i not in got]
         if missing or n == 0:
             raise IncompleteSample(f"sample {key} @ {url}: {field} {missing or 'none'} missing of {n} views")
-        out[field] = [got[i] for i in range(n)]
+        out[field] = [value_of(kind, *got[i]) for i in range(n)]
     return out
+
+
+def regroup(sample: dict[str, Any]) -> dict[str, Any]:
+    """Decoded `{json, 0.jpg, 1.jpg, 0.depth.png, 0.pose.npy, 0.k.npy, ...}` -> `{json, images, depth, pose, K}`.
+
+    Raises IncompleteSample when a member promised by the json (`n_views`, `has_depth`) is missing.
+    """
+    meta = sample.get("json")
+    if not isinstance(meta, dict):
+        raise IncompleteSample(f"sample {sample.get('__key__')} @ {sample.get('__url__')}: no json member")
+    return _assemble(sample, meta, lambda kind, name, value: value)
+
+
+def _decode_member(kind: str, name: str, data: bytes) -> Any:
+    if kind == "image":
+        return decode_rgb(data)
+    if kind == "depth.png":
+        return decode_depth(name, data)
+    return decode_npy(data)
+
+
+def _decode_arrays_only(kind: str, name: str, data: bytes) -> Any:
+    return decode_npy(data) if kind.endswith(".npy") else data
+
+
+def decode_sample(sample: dict[str, Any], images: bool = True) -> dict[str, Any]:
+    """A raw tar sample (bytes per member) -> `{json, images, depth, pose, K}` lists, in one pass.
+
+    `images=False` leaves images and depth as their stored bytes (pose and K are still arrays).
+    Raises IncompleteSample when the json or a member it promises is missing.
+    """
+    raw = sample.get("json")
+    meta = decode_json(raw) if isinstance(raw, (bytes, bytearray, memoryview)) else raw
+    if not isinstance(meta, dict):
+        raise IncompleteSample(f"sample {sample.get('__key__')} @ {sample.get('__url__')}: no json member")
+    return _assemble(sample, meta, _decode_member if images else _decode_arrays_only)
 
 
 def draw_sample_markers(sample: dict[str, Any]) -> dict[str, Any]:

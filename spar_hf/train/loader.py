@@ -11,6 +11,7 @@ of samples per epoch. `SparLoader` wraps a torch DataLoader and tracks the posit
 
 from __future__ import annotations
 
+import functools
 import logging
 import multiprocessing
 import random
@@ -20,8 +21,9 @@ from typing import Any, Callable, Iterator, Sequence
 from spar_hf.errors import SparError
 from spar_hf.shards.index import read_index, shard_id, shard_urls
 from spar_hf.train.collate import collate
-from spar_hf.train.decode import decoders, draw_sample_markers, keep_code_as_bytes, regroup
+from spar_hf.train.decode import decode_sample, draw_sample_markers
 from spar_hf.train.resume import ResumeState, Tracker
+from spar_hf.train.tarstream import tar_samples
 
 log = logging.getLogger("spar_hf.train")
 
@@ -129,15 +131,14 @@ class SparShards(IterableDataset):
         else:
             shards = [{"url": u} for u in self.epoch_shards()]
             stages = [lambda: iter(shards), wds.split_by_node, wds.split_by_worker]
-        stages.append(wds.tarfile_to_samples(handler=handler))
+        stages.append(functools.partial(tar_samples, handler=handler))
         resume = self.resume if (self.resume is not None and self.resume.epoch == self.epoch) else None
         if resume is not None and not self.resampled and resume.seen:
             stages.append(wds.select(lambda s: not resume.skips(s["__url__"], s["__key__"])))
         if self.shuffle_buffer > 1:
             seed = f"{self.seed}/{self.epoch}/{rank}/{worker}"
             stages.append(wds.shuffle(self.shuffle_buffer, initial=self.shuffle_buffer, rng=random.Random(seed)))
-        stages += [wds.decode(*(decoders() if self.decode_images else [keep_code_as_bytes]), handler=handler),
-                   wds.map(regroup, handler=handler)]
+        stages.append(wds.map(functools.partial(decode_sample, images=self.decode_images), handler=handler))
         if self.draw_markers:
             stages.append(wds.map(draw_sample_markers, handler=handler))
         if self.transform is not None:
