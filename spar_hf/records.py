@@ -68,6 +68,12 @@ class ObjectRecord:
     frames: list[int] = field(default_factory=list)
 
 
+# Record `type` values the release spells differently from their task folder (tasks.md: the nav_video
+# folder holds records typed `nav`); every other type is its folder's name.
+RECORD_TYPES = {"nav_video": "nav"}
+_TASK_OF_TYPE = {record_type: task for task, record_type in RECORD_TYPES.items()}
+
+
 @dataclass
 class QARecord:
     """One QA sample in the SPAR-7M record schema.
@@ -97,7 +103,7 @@ class QARecord:
                 {"from": "gpt", "value": self.answer},
             ],
             "image": list(self.images),
-            "type": self.task,
+            "type": RECORD_TYPES.get(self.task, self.task),
         }
         if self.depths:
             out["depth"] = list(self.depths)
@@ -123,7 +129,7 @@ class QARecord:
         scene = images[0].split("/", 1)[0] if images else str(obj.get("meta", {}).get("scene", ""))
         return cls(
             id=str(obj["id"]),
-            task=str(obj["type"]),
+            task=_TASK_OF_TYPE.get(str(obj["type"]), str(obj["type"])),
             format=format,
             question=str(question),
             answer=str(answer),

@@ -16,8 +16,19 @@ def test_rxr_walks_become_nav_records(tmp_path: Path):
     assert len(rows) == 2
     assert {f.parent.parent.parent.name for f in files} == {"train", "val"}
     for row in rows:
-        assert row["type"] == "nav_video"
+        assert row["type"] == "nav"  # the release's record type for the nav_video folder (tasks.md)
         assert "[1]" in row["conversations"][0]["value"]
         assert all("/video_color/frame" in p for p in row["image"])
         for p in row["image"]:
             assert (tmp_path / "spar" / "rxr" / "images" / p).is_file()
+
+
+def test_release_nav_records_read_back_into_the_nav_video_task():
+    from spar_hf.records import QARecord
+
+    line = {"id": "n1", "conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}],
+            "image": ["s/video_color/frame0_0.jpg"], "type": "nav"}
+    record = QARecord.from_json(line, format="sentence", source="rxr")
+    assert record.task == "nav_video" and record.to_json()["type"] == "nav"
+    old = QARecord.from_json(dict(line, type="nav_video"), format="sentence", source="rxr")  # our earlier outputs
+    assert old.task == "nav_video"
