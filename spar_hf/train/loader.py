@@ -2,8 +2,9 @@
 
 `SparShards` is the IterableDataset (one webdataset pipeline per epoch): shard list from an index
 JSON or a brace pattern (local paths or URLs), a shard shuffle seeded by (seed, epoch) and thus
-identical on every rank, `split_by_node` + `split_by_worker`, a per-worker seeded sample shuffle,
-decoding that keeps depth uint16, regrouping into view lists and optional marker drawing.
+identical on every rank, `split_by_node` + `split_by_worker`, our tar stage (spar_hf.train.tarstream),
+a per-worker seeded sample shuffle, one-pass decoding into view lists that keeps depth uint16, and
+optional marker drawing.
 `resampled=True` draws shards with replacement and `with_epoch` gives every rank the same number
 of samples per epoch. `SparLoader` wraps a torch DataLoader and tracks the position
 (`state_dict` / `load_state_dict`, see spar_hf.train.resume).
