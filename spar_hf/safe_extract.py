@@ -11,6 +11,11 @@ Several `.tar.gz` parts of one split stream (the release's `cat spar-*.tar.gz | 
 read as one stream, in the order given. Everything is extracted into `OUT/.tmp-unpack-<id>/` and
 moved into place only when the archive is complete, so a killed run leaves no half tree, only a
 temp folder that the next run removes.
+
+The bytes one call may write are capped (default: the free space of the target's filesystem), so a
+zip/tar bomb fails with a SparError before its first oversized member is written instead of filling
+the disk. The check uses each member's declared size before writing it; zip members are copied only
+up to their declared size, so a header that understates the data cannot write more than it said.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Callable, Iterable
+from typing import IO, Callable, Iterable
 
 from spar_hf.atomic import TMP_PREFIX, atomic_open
 from spar_hf.errors import SparError
@@ -50,6 +55,22 @@ class ExtractResult:
     extracted: int = 0
     refused: list[Refused] = field(default_factory=list)
     bytes_written: int = 0
+
+
+@dataclass
+class _Budget:
+    """The byte cap of one safe_extract call, and the note its message ends with (where the cap came from)."""
+
+    limit: int
+    note: str
+
+    def check(self, result: ExtractResult, archive: str, member: str, size: int) -> None:
+        """Refuse to write `size` more bytes if that would take the call's total over the cap."""
+        total = result.bytes_written + size
+        if total > self.limit:
+            raise SparError(f"{archive}: member {member!r} would bring the extracted total to {total:,} bytes, "
+                            f"over the cap of {self.limit:,} bytes ({self.note}); "
+                            "nothing from this archive was moved into place")
 
 
 def unsafe_name(name: str) -> str | None:
@@ -123,13 +144,19 @@ def group_archives(paths: Iterable[str | os.PathLike]) -> list[list[Path]]:
     return groups
 
 
-def _tar_member(tar: tarfile.TarFile, member: tarfile.TarInfo, staging: Path) -> str | None:
-    """Extract one tar member into staging; the reason it was refused, or None."""
+def _tar_refusal(member: tarfile.TarInfo) -> str | None:
+    """Why a tar member may not be extracted, from its header alone, or None."""
     reason = unsafe_name(member.name)
     if reason is None and member.islnk():
         reason = unsafe_name(member.linkname)
-    if reason is not None:
-        return reason
+    if reason is None and member.size < 0:
+        # tarfile accepts a negative base-256 size and would then copy up to 16 KiB it never counted
+        reason = f"negative size {member.size} in the header"
+    return reason
+
+
+def _tar_member(tar: tarfile.TarFile, member: tarfile.TarInfo, staging: Path) -> str | None:
+    """Extract one tar member into staging; the reason it was refused, or None."""
     try:
         tar.extract(member, staging, set_attrs=True, filter="data")
     except tarfile.FilterError as exc:
@@ -139,14 +166,18 @@ def _tar_member(tar: tarfile.TarFile, member: tarfile.TarInfo, staging: Path) ->
     return None
 
 
-def _extract_tar(parts: list[Path], staging: Path, result: ExtractResult, progress) -> None:
+def _extract_tar(parts: list[Path], staging: Path, result: ExtractResult, progress, budget: _Budget) -> None:
     label = parts[0].name + (f" (+{len(parts) - 1} parts)" if len(parts) > 1 else "")
     stream = io.BufferedReader(_Chain(parts, progress), buffer_size=COPY_CHUNK)
     try:
         with tarfile.open(fileobj=stream, mode="r|*", errorlevel=1) as tar:
             for member in tar:
                 result.members += 1
-                reason = _tar_member(tar, member, staging)
+                reason = _tar_refusal(member)
+                if reason is None:
+                    if member.isfile():
+                        budget.check(result, label, member.name, member.size)
+                    reason = _tar_member(tar, member, staging)
                 if reason is None:
                     result.extracted += 1
                     result.bytes_written += member.size if member.isfile() else 0
@@ -162,16 +193,28 @@ def _zip_reason(info: zipfile.ZipInfo) -> str | None:
     reason = unsafe_name(info.filename)
     if reason is not None:
         return reason
-    mode = info.external_attr >> 16
-    if info.create_system == 3 and mode:  # unix attributes present
-        if stat.S_ISLNK(mode):
+    kind = stat.S_IFMT(info.external_attr >> 16)
+    if info.create_system == 3 and kind:  # a unix file type is present (zipfile's writestr stores none)
+        if kind == stat.S_IFLNK:
             return "symlink member (refused in zip archives)"
-        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        if kind not in (stat.S_IFREG, stat.S_IFDIR):
             return "special file (device, FIFO or socket)"
     return None
 
 
-def _extract_zip(path: Path, staging: Path, result: ExtractResult, progress) -> None:
+def _copy_declared(src: IO[bytes], dst: IO[bytes], size: int) -> int:
+    """Copy at most `size` bytes (the member's declared size); returns how many were copied."""
+    left = size
+    while left > 0:
+        chunk = src.read(min(COPY_CHUNK, left))
+        if not chunk:
+            break
+        dst.write(chunk)
+        left -= len(chunk)
+    return size - left
+
+
+def _extract_zip(path: Path, staging: Path, result: ExtractResult, progress, budget: _Budget) -> None:
     root = staging.resolve()
     try:
         with zipfile.ZipFile(path) as archive:
@@ -187,13 +230,13 @@ def _extract_zip(path: Path, staging: Path, result: ExtractResult, progress) -> 
                 if info.is_dir():
                     target.mkdir(parents=True, exist_ok=True)
                 else:
+                    budget.check(result, path.name, info.filename, info.file_size)
                     with archive.open(info) as src, atomic_open(target, "wb", encoding=None) as dst:
-                        shutil.copyfileobj(src, dst, COPY_CHUNK)
-                    result.bytes_written += info.file_size
+                        result.bytes_written += _copy_declared(src, dst, info.file_size)
                 result.extracted += 1
                 if progress is not None:
                     progress(info.compress_size)
-    except (zipfile.BadZipFile, EOFError) as exc:
+    except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
         raise SparError(f"{path}: damaged or truncated zip archive ({exc}); nothing was moved into place") from None
 
 
@@ -229,21 +272,30 @@ def remove_stale_staging(out: Path) -> int:
 
 
 def safe_extract(archives: Iterable[str | os.PathLike], out: str | os.PathLike,
-                 progress: Callable[[int], None] | None = None) -> ExtractResult:
-    """Extract every archive into out; unsafe members are refused and listed in the result."""
+                 progress: Callable[[int], None] | None = None, max_bytes: int | None = None) -> ExtractResult:
+    """Extract every archive into out; unsafe members are refused and listed in the result.
+
+    max_bytes caps the bytes written by the whole call (None: the free space of out's filesystem at
+    the start). The member that would cross it raises SparError and its archive is not moved into
+    place; archives before it in the same call stay extracted.
+    """
     out = Path(out)
     groups = group_archives(archives)
     out.mkdir(parents=True, exist_ok=True)
     remove_stale_staging(out)
+    if max_bytes is None:
+        budget = _Budget(shutil.disk_usage(out).free, f"the free space of {out} at the start; --max-bytes raises it")
+    else:
+        budget = _Budget(max_bytes, "--max-bytes raises it")
     result = ExtractResult()
     for group in groups:
         staging = out / f"{STAGING_PREFIX}{uuid.uuid4().hex}"
         staging.mkdir()
         try:
             if _is_zip(group[0]):
-                _extract_zip(group[0], staging, result, progress)
+                _extract_zip(group[0], staging, result, progress, budget)
             else:
-                _extract_tar(group, staging, result, progress)
+                _extract_tar(group, staging, result, progress, budget)
             _move_into_place(staging, out)
         finally:
             shutil.rmtree(staging, ignore_errors=True)

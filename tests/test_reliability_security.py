@@ -13,15 +13,18 @@ import io
 import json
 import os
 import pickle
+import shutil
 import tarfile
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from spar_hf.cli import main
 from spar_hf.errors import SparError
 from spar_hf.safe_extract import safe_extract, unsafe_name
+from spar_hf.sizes import parse_size
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -143,6 +146,13 @@ def test_hostile_zip_members_are_refused(tmp_path):
     assert not (tmp_path / "up_evil.txt").exists() and not (tmp_path / "sandbox" / "up_evil.txt").exists()
 
 
+def test_zip_member_with_permissions_but_no_file_type_is_a_regular_file(tmp_path):
+    """zipfile's writestr(name, ...) stores mode 0o600 with no S_IFREG bits; it was refused as a special file."""
+    archive = _zip(tmp_path / "plain.zip", [("a.txt", b"fine", 0o600), ("d/b.txt", b"too", 0o644)])
+    result = safe_extract([archive], tmp_path / "out")
+    assert (result.extracted, result.refused, result.bytes_written) == (2, [], 7)
+    assert (tmp_path / "out" / "d" / "b.txt").read_bytes() == b"too"
+
 def test_split_tar_gz_parts_are_joined_like_cat(tmp_path):
     """The release's `cat spar-*.tar.gz | tar -xzf -`: one gzip stream cut into byte ranges."""
     src = {f"spar/scannet/qa_jsonl/train/t/fill/fill_{i}.jsonl": os.urandom(3000) for i in range(5)}
@@ -180,6 +190,20 @@ def test_truncated_archive_is_an_error_and_moves_nothing_into_place(tmp_path):
     assert list(out.iterdir()) == []
 
 
+def test_zip_with_corrupt_deflate_data_is_an_error_not_a_traceback(tmp_path):
+    """Flipped bytes in a member's deflate stream raised zlib.error out of the CLI."""
+    archive = tmp_path / "bad.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("a.bin", bytes(range(256)) * 200)
+    blob = bytearray(archive.read_bytes())
+    data_start = 30 + len("a.bin")  # local header (30 bytes) + name, no extra field
+    for i in range(data_start + 10, data_start + 200):
+        blob[i] ^= 0x55
+    archive.write_bytes(bytes(blob))
+    with pytest.raises(SparError, match="bad.zip: damaged or truncated zip archive"):
+        safe_extract([archive], tmp_path / "out")
+    assert list((tmp_path / "out").iterdir()) == []
+
 def test_stale_staging_from_a_killed_run_is_removed(tmp_path):
     out = tmp_path / "out"
     (out / ".tmp-unpack-dead" / "x").mkdir(parents=True)
@@ -202,6 +226,203 @@ def test_unpack_cli_lists_refusals_and_exits_1(tmp_path, capsys):
 def test_unpack_cli_missing_archive_exits_2(tmp_path, capsys):
     assert main(["unpack", str(tmp_path / "nope.tar"), "--out", str(tmp_path / "o")]) == 2
     assert "nope.tar: archive not found" in capsys.readouterr().err
+
+
+# --- size cap (zip/tar bombs) ------------------------------------------------------------------
+
+def _thousand_byte_members(*names: str) -> list[tuple[tarfile.TarInfo, bytes]]:
+    return [(_file(name), name[0].encode() * 1000) for name in names]
+
+
+def _staging_sizes(monkeypatch) -> list[dict[str, int]]:
+    """What each staging folder held when it was removed (file -> bytes), recorded by wrapping rmtree."""
+    import spar_hf.safe_extract as module
+
+    seen: list[dict[str, int]] = []
+    real_rmtree = shutil.rmtree
+
+    def recording_rmtree(path, *args, **kwargs):
+        root = Path(path)
+        seen.append({str(p.relative_to(root)): p.stat().st_size for p in root.rglob("*") if p.is_file()})
+        real_rmtree(path, *args, **kwargs)
+
+    monkeypatch.setattr(module.shutil, "rmtree", recording_rmtree)
+    return seen
+
+
+def test_cap_stops_at_the_tar_member_that_crosses_it_and_moves_nothing(tmp_path):
+    archive = _tar(tmp_path / "three.tar.gz", _thousand_byte_members("a.txt", "b.txt", "c.txt"), mode="w:gz")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "old.txt").write_text("kept")
+    # a: 1,000 <= 2,500; b: 2,000 <= 2,500; c would make 3,000 > 2,500
+    expected = ("three.tar.gz: member 'c.txt' would bring the extracted total to 3,000 bytes, over the cap of "
+                "2,500 bytes (--max-bytes raises it); nothing from this archive was moved into place")
+    with pytest.raises(SparError) as err:
+        safe_extract([archive], out, max_bytes=2500)
+    assert str(err.value) == expected
+    assert sorted(p.name for p in out.iterdir()) == ["old.txt"]
+
+
+def test_cap_equal_to_the_total_extracts_everything(tmp_path):
+    archive = _tar(tmp_path / "three.tar.gz", _thousand_byte_members("a.txt", "b.txt", "c.txt"), mode="w:gz")
+    result = safe_extract([archive], tmp_path / "out", max_bytes=3000)
+    assert (result.extracted, result.bytes_written) == (3, 3000)
+    assert (tmp_path / "out" / "c.txt").read_bytes() == b"c" * 1000
+
+
+def test_cap_on_zip_members(tmp_path):
+    archive = _zip(tmp_path / "three.zip", [(n, n[0].encode() * 1000, None) for n in ("a.txt", "b.txt", "c.txt")])
+    with pytest.raises(SparError, match=r"^three\.zip: member 'c\.txt' would bring the extracted total to 3,000 "
+                                        r"bytes, over the cap of 2,999 bytes \(--max-bytes raises it\)"):
+        safe_extract([archive], tmp_path / "out", max_bytes=2999)
+    assert list((tmp_path / "out").iterdir()) == []
+    result = safe_extract([archive], tmp_path / "out2", max_bytes=3000)
+    assert result.bytes_written == 3000 and _files_under(tmp_path / "out2") == {"a.txt", "b.txt", "c.txt"}
+
+
+def test_cap_counts_every_archive_of_the_call(tmp_path):
+    first = _tar(tmp_path / "first.tar", [(_file("a.txt"), b"a" * 2000)])
+    second = _tar(tmp_path / "second.tar", [(_file("b.txt"), b"b" * 1000)])
+    out = tmp_path / "out"
+    with pytest.raises(SparError, match=r"^second\.tar: member 'b\.txt' would bring the extracted total to 3,000 "
+                                        r"bytes, over the cap of 2,500 bytes"):
+        safe_extract([first, second], out, max_bytes=2500)
+    assert _files_under(out) == {"a.txt"}  # the first archive was complete and is in place
+    assert not list(out.glob(".tmp-*"))
+
+
+def test_default_cap_is_the_free_space_of_the_target(tmp_path, monkeypatch):
+    import spar_hf.safe_extract as module
+
+    monkeypatch.setattr(module.shutil, "disk_usage", lambda path: SimpleNamespace(total=10_000, used=7_500, free=2_500))
+    archive = _tar(tmp_path / "three.tar", _thousand_byte_members("a.txt", "b.txt", "c.txt"))
+    out = tmp_path / "out"
+    with pytest.raises(SparError) as err:
+        safe_extract([archive], out)
+    assert str(err.value) == (f"three.tar: member 'c.txt' would bring the extracted total to 3,000 bytes, over the "
+                              f"cap of 2,500 bytes (the free space of {out} at the start; --max-bytes raises it); "
+                              "nothing from this archive was moved into place")
+
+
+class _Zeros(io.RawIOBase):
+    """n zero bytes, without holding them in memory."""
+
+    def __init__(self, n: int):
+        self.left = n
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = min(len(buffer), self.left)
+        buffer[:n] = bytes(n)
+        self.left -= n
+        return n
+
+
+def test_tar_gz_bomb_is_refused_before_its_member_is_written(tmp_path, monkeypatch):
+    archive = tmp_path / "bomb.tar.gz"
+    with tarfile.open(archive, "w:gz", format=tarfile.GNU_FORMAT) as tar:
+        for name, size in (("a.bin", 600_000), ("bomb.bin", 50_000_000)):
+            info = _file(name)
+            info.size = size
+            tar.addfile(info, _Zeros(size))
+    assert archive.stat().st_size < 100_000  # 50.6 MB of zeros compress to ~50 KB
+    staged = _staging_sizes(monkeypatch)
+    out = tmp_path / "out"
+    with pytest.raises(SparError, match=r"^bomb\.tar\.gz: member 'bomb\.bin' would bring the extracted total to "
+                                        r"50,600,000 bytes, over the cap of 1,000,000 bytes"):
+        safe_extract([archive], out, max_bytes=1_000_000)
+    assert staged == [{"a.bin": 600_000}]  # the bomb member was never started
+    assert list(out.iterdir()) == []
+
+
+def test_zip_bomb_via_cli_exits_2_with_the_message(tmp_path, capsys):
+    archive = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        with zf.open("bomb.bin", "w") as member:
+            shutil.copyfileobj(_Zeros(50_000_000), member, 1 << 20)
+    assert archive.stat().st_size < 100_000
+    out = tmp_path / "out"
+    assert main(["unpack", str(archive), "--out", str(out), "--max-bytes", "1MB"]) == 2
+    assert capsys.readouterr().err == (
+        "spar-hf unpack: error: bomb.zip: member 'bomb.bin' would bring the extracted total to 50,000,000 bytes, "
+        "over the cap of 1,000,000 bytes (--max-bytes raises it); nothing from this archive was moved into place\n")
+    assert list(out.iterdir()) == []
+
+
+def test_unpack_cli_cap_on_a_tar_gz(tmp_path, capsys):
+    archive = _tar(tmp_path / "three.tar.gz", _thousand_byte_members("a.txt", "b.txt", "c.txt"), mode="w:gz")
+    assert main(["unpack", str(archive), "--out", str(tmp_path / "out"), "--max-bytes", "2500"]) == 2
+    assert "three.tar.gz: member 'c.txt' would bring the extracted total to 3,000 bytes" in capsys.readouterr().err
+    assert list((tmp_path / "out").iterdir()) == []
+    assert main(["unpack", str(archive), "--out", str(tmp_path / "out"), "--max-bytes", "3000"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1].startswith("unpack: in=3 out=3 rejected=0 bytes=3000")
+
+
+@pytest.mark.parametrize("value, message", [
+    ("lots", "--max-bytes 'lots': expected bytes or a size like 1GB, 500MB, 1GiB"),
+    ("-5GB", "--max-bytes '-5GB': must not be negative"),
+])
+def test_unpack_cli_bad_max_bytes_exits_2(tmp_path, capsys, value, message):
+    archive = _tar(tmp_path / "a.tar", [(_file("a.txt"), b"1")])
+    assert main(["unpack", str(archive), "--out", str(tmp_path / "out"), f"--max-bytes={value}"]) == 2
+    assert capsys.readouterr().err == f"spar-hf unpack: error: {message}\n"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2500", 2500),
+    ("1MB", 1_000_000),
+    ("500GB", 500_000_000_000),
+    ("1GiB", 1_073_741_824),
+    ("4KiB", 4096),
+])
+def test_parse_size_bytes_and_units(text, expected):
+    assert parse_size(text, "--max-bytes") == expected
+
+
+def _lying_zip(path: Path, data: bytes, declared: int, crc: int) -> Path:
+    """A one-member deflated zip whose headers (local and central) claim `declared` bytes and `crc`."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("m.bin", data)
+    blob = bytearray(path.read_bytes())
+    local = blob.index(b"PK\x03\x04")
+    central = blob.index(b"PK\x01\x02")
+    for offset_crc, offset_size in ((local + 14, local + 22), (central + 16, central + 24)):
+        blob[offset_crc:offset_crc + 4] = crc.to_bytes(4, "little")
+        blob[offset_size:offset_size + 4] = declared.to_bytes(4, "little")
+    path.write_bytes(bytes(blob))
+    return path
+
+
+def test_zip_header_understating_the_size_cannot_write_more_than_declared(tmp_path):
+    import zlib
+
+    data = b"A" * 1000 + b"B" * 99_000  # 100,000 real bytes, the header says 1,000
+    archive = _lying_zip(tmp_path / "liar.zip", data, 1000, zlib.crc32(b"A" * 1000))
+    result = safe_extract([archive], tmp_path / "out", max_bytes=5000)
+    assert result.bytes_written == 1000
+    assert (tmp_path / "out" / "m.bin").read_bytes() == b"A" * 1000
+    # with the CRC of the whole data the cut member fails its check: damaged, nothing moved into place
+    archive = _lying_zip(tmp_path / "liar2.zip", data, 1000, zlib.crc32(data))
+    with pytest.raises(SparError, match="liar2.zip: damaged or truncated zip archive"):
+        safe_extract([archive], tmp_path / "out2", max_bytes=5000)
+    assert list((tmp_path / "out2").iterdir()) == []
+
+
+def test_tar_member_with_a_negative_size_is_refused(tmp_path):
+    neg = bytearray(_tar(tmp_path / "h.tar", [(_file("neg"), b"")]).read_bytes()[:512])
+    neg[124:136] = b"\xff" + (256 ** 11 - 5).to_bytes(11, "big")  # base-256 size -5
+    neg[148:156] = b" " * 8
+    neg[148:156] = b"%06o\x00 " % sum(neg)
+    after = _tar(tmp_path / "after.tar", [(_file("after.txt"), b"z" * 40_000)]).read_bytes()
+    archive = tmp_path / "neg.tar"
+    archive.write_bytes(bytes(neg) + after)
+    result = safe_extract([archive], tmp_path / "out")
+    assert [(r.member, r.reason) for r in result.refused] == [("neg", "negative size -5 in the header")]
+    assert (result.extracted, result.bytes_written) == (1, 40_000)
+    assert _files_under(tmp_path / "out") == {"after.txt"}
 
 
 # --- no code from data -------------------------------------------------------------------------

@@ -30,17 +30,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from datasets.utils.py_utils import convert_file_size_to_int
     from tqdm import tqdm
 
     from spar_hf.errors import SparError
     from spar_hf.report import Summary
     from spar_hf.shards.writer import count_rows, find_parquet, write_shards
+    from spar_hf.sizes import parse_size
 
-    try:
-        max_size = convert_file_size_to_int(args.max_size)
-    except ValueError:
-        raise SparError(f"--max-size {args.max_size!r}: expected bytes or a size like 1GB, 500MB, 1GiB") from None
+    max_size = parse_size(args.max_size, "--max-size")
     if args.ray_address and args.engine != "ray":
         raise SparError("--ray-address needs --engine ray")
     if args.engine == "ray":
