@@ -33,6 +33,9 @@ class Summary:
         return " ".join(parts)
 
 
+_REJECT_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)  # = json.dumps(..., ensure_ascii=False, default=str), built once
+
+
 class RejectLog:
     """Streams rejected inputs to JSONL (file, line, reason, record); the file appears atomically on close.
 
@@ -58,7 +61,7 @@ class RejectLog:
         row: dict[str, Any] = {"file": file, "line": line, "reason": reason}
         if record is not None:
             row["record"] = record
-        self._handle.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+        self._handle.write(_REJECT_ENCODER.encode(row) + "\n")
         self.count += 1
         if self.summary is not None:
             self.summary.n_rejected += 1

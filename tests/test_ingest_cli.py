@@ -310,6 +310,29 @@ def test_deterministic_rerun(fixture, ingested, tmp_path, capsys):
     assert sorted(p.relative_to(b).as_posix() for p in b.rglob("*") if p.is_file() and "images" not in p.parts) == names
 
 
+def test_common_path_writes_what_the_general_path_writes(fixture, ingested, tmp_path, monkeypatch, capsys):
+    """The short path for common records (`_Ingester._common`) takes the plain single-exchange records with
+    one image path and leaves the rest; with it switched off every file is the same, byte for byte."""
+    from spar_hf.ingest.spatialforge import _Ingester
+
+    common = _Ingester._common
+    taken = []
+    monkeypatch.setattr(_Ingester, "_common", lambda self, raw: taken.append(common(self, raw)) or taken[-1])
+    assert _run(fixture, tmp_path / "on", capsys)[0] == 0
+    # good records of the Objects365 and OpenImages thirds (JSONL 14 and JSON 10 per task: i % 3 != 2), plus
+    # k-o365, k-o365-bare and k-oi-val; Pixmo records carry image_sha256, Parquet rows every column (some null)
+    assert sum(taken) == 6 * 14 + 6 * 10 + 3
+    monkeypatch.setattr(_Ingester, "_common", lambda self, raw: False)
+    assert _run(fixture, tmp_path / "off", capsys)[0] == 0
+    for base in (tmp_path / "on" / "spatialforge", tmp_path / "off" / "spatialforge"):
+        a = ingested["base"]
+        names = sorted(p.relative_to(a).as_posix() for p in a.rglob("*") if p.is_file() and "images" not in p.parts)
+        assert names == sorted(p.relative_to(base).as_posix() for p in base.rglob("*")
+                               if p.is_file() and "images" not in p.parts)
+        for name in names:
+            assert (a / name).read_bytes() == (base / name).read_bytes(), name
+
+
 def test_mapping_file(fixture, tmp_path, capsys):
     ann = tmp_path / "custom.jsonl"
     ann.write_text(json.dumps({"img": {"path": O365_A}, "q": "Count the cups.", "a": "four",

@@ -20,6 +20,7 @@ from spar_hf.export.boxes import (
     pixels_to_boxes,
     smart_resize,
 )
+from spar_hf.ingest.mapping import Mapping
 from spar_hf.ingest.readers import detect_format, iter_json_array, iter_jsonl, iter_parquet
 from spar_hf.ingest.tasks import infer_format, infer_task, normalise_task
 from spar_hf.ingest.validate import Rejected, check_box, check_count
@@ -92,6 +93,18 @@ def test_find_boxes():
     assert find_boxes("no boxes here") == []
 
 
+def test_find_boxes_innermost_lists_and_order():
+    # only a bracket with no bracket inside is a list; positions are [start, end) in the text
+    assert [(s.start, s.end, s.values) for s in find_boxes("a [1, [2, 3], 4] b [5, 6]")] == [(6, 12, (2, 3)),
+                                                                                          (19, 25, (5, 6))]
+    assert find_boxes("[1, 2") == [] and find_boxes("]] [3, 4") == [] and find_boxes("[7] [a, 1]") == []
+    # a list before an object comes first; the list inside the object is the object's
+    spans = find_boxes('x [7, 8, 9, 10] {"bbox_2d": [1, 2, 3, 4]} [1, 2]')
+    assert [(s.start, s.kind, s.values) for s in spans] == [(2, "list", (7, 8, 9, 10)), (16, "object", (1, 2, 3, 4)),
+                                                            (42, "list", (1, 2))]
+    assert spans[1].end == 41
+
+
 # --- validation ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("values, reason", [
@@ -153,6 +166,15 @@ def test_normalise_task_aliases():
     assert normalise_task("COUNT") == "counting"
     assert normalise_task("segmentation") is None
     assert normalise_task(None) is None
+    assert normalise_task(" Point  of-View ") is None and normalise_task(" relative -- depth ") == "near_far"
+    assert normalise_task("spatialforge_" + "x" * 70) is None  # long values skip the cache, same answer
+    assert normalise_task(7) is None
+
+
+def test_infer_task_takes_any_truthy_box_flags():
+    assert infer_task("Locate the red mug.", 0, [1]) == "grounding"
+    assert infer_task("Locate the red mug.", None, None) is None
+    assert infer_task("Describe the region.", "yes", 0) == "referring"
 
 
 def test_infer_format():
@@ -160,6 +182,54 @@ def test_infer_format():
     assert infer_format("near_far", "Which is closer? (A) chair (B) table", "(B) table") == "select"
     assert infer_format("grounding", "Locate the cup.", '[{"bbox_2d": [1, 2, 3, 4]}]') == "fill"
     assert infer_format("near_far", "Which is closer?", "The chair.") == "sentence"
+    assert infer_format("near_far", "Which is closer?", "  NO, the table.") == "judge"
+    assert infer_format("near_far", "Which is closer?", "nothing") == "sentence"  # "no" needs a word end
+    assert infer_format("near_far", "Pick: A. chair B. table", "B. table") == "select"  # options in the question
+    assert infer_format("near_far", "Which is closer?", "B. table") == "sentence"  # long, and no options
+    assert infer_format("near_far", "Which is closer?", " (C) ") == "select"
+    assert infer_format("left_right", "How far?", " 12. ") == "fill"
+    assert infer_format("left_right", "How far?", "12 m") == "sentence"
+
+
+# --- mapping --------------------------------------------------------------------------------------
+
+QA = [{"from": "human", "value": "Q?"}, {"from": "gpt", "value": "A."}]
+
+
+@pytest.mark.parametrize("record, expected", [
+    ({"id": 7, "image": "a.jpg", "task": "Count", "source": 5, "conversations": QA},
+     ("7", "a.jpg", "5", "Count", "task", "Q?", "A.")),
+    ({"conversations": QA, "width": 3, "image_path": "a.jpg"}, (None, "a.jpg", None, None, None, "Q?", "A.")),
+    ({"image": "a.jpg", "type": None, "messages": [{"from": "user", "value": "Q?"}, {"from": "assistant", "value": ""}]},
+     (None, "a.jpg", None, None, None, "Q?", "")),
+    ({"image": "a.jpg", "images": "b.jpg", "conversations": QA}, None),  # two image keys: priority decides
+    ({"image": "a.jpg", "count": 2, "conversations": QA}, None),  # a field `common` does not read
+    ({"image": "", "conversations": QA}, None),
+    ({"image": ["a.jpg"], "conversations": QA}, None),
+    ({"conversations": QA}, None),
+    ({"image": "a.jpg", "conversations": QA + QA}, None),
+    ({"image": "a.jpg", "conversations": [{"role": "user", "value": "Q?"}, {"from": "gpt", "value": "A."}]}, None),
+    ({"image": "a.jpg", "conversations": [QA[0], {"from": "gpt", "value": ["A."]}]}, None),
+    ({"image": "a.jpg", "conversations": [QA[1], QA[0]]}, None),
+    ([QA], None),
+])
+def test_mapping_common_reads_what_extract_reads(record, expected):
+    mapping = Mapping()
+    assert mapping.common(record) == expected
+    assert mapping.common(record) == expected  # the second time from the remembered key layout
+    if expected is not None:
+        ex = mapping.extract(record)
+        assert (ex.source_id, ex.images, ex.source, ex.task_value, ex.task_field, ex.turns, ex.field_boxes, ex.count,
+                ex.image_sha256) == (*expected[:1], [expected[1]], *expected[2:5], [expected[5:]], [], None, None)
+
+
+def test_mapping_common_off_when_a_role_is_both():
+    # "gpt" counts as human too: the reply restarts the question, so there is no exchange at all
+    mapping = Mapping(human_roles=["human", "gpt"])
+    assert mapping.common({"image": "a.jpg", "conversations": QA}) is None
+    with pytest.raises(Rejected) as exc:
+        mapping.extract({"image": "a.jpg", "conversations": QA})
+    assert exc.value.reason == "missing_field: conversations has no human/gpt turn followed by a gpt/assistant turn"
 
 
 # --- readers --------------------------------------------------------------------------------------

@@ -9,6 +9,10 @@ records; a YAML or JSON mapping file replaces any of them, e.g.
     answer: a
     task: meta.task_name
     boxes: [annotations]
+
+Which of a field's keys a record holds depends only on the record's key layout, so that is worked
+out once per layout. `extract` handles every record; `common` reads the usual one (one human/gpt
+exchange, one image path) with less work and returns what `extract` would find, or None.
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ from spar_hf.ingest.validate import Rejected
 PATH_FIELDS = ("id", "image", "image_sha256", "conversations", "question", "answer", "task", "source", "boxes", "count")
 LIST_OPTIONS = ("role_keys", "text_keys", "human_roles", "gpt_roles")
 STR_OPTIONS = ("box_key", "label_key")
+LAYOUT_CACHE = 1024  # key layouts remembered by a Mapping (bounded: garbage input has many)
+LAYOUT_KEYS = 64  # records with more keys than this are planned each time, not remembered
+_COMMON_FIELDS = {"id", "image", "conversations", "task", "source"}  # what `Mapping.common` reads
 
 DEFAULTS: dict[str, list[str]] = {
     "id": ["id"],
@@ -94,15 +101,15 @@ class Mapping:
     def __post_init__(self) -> None:
         self._compiled = {k: [(p, _compile(p)) for p in self.paths.get(k, [])] for k in PATH_FIELDS}
         self._plain = {k: all(len(c) == 1 and isinstance(c[0], str) for _, c in v) for k, v in self._compiled.items()}
-        self._nested = [k for k in PATH_FIELDS if not self._plain[k]]
-        # top-level key -> [(field, priority)] for the plain fields, so a record is scanned once
-        self._slots: dict[str, list[tuple[str, int]]] = {}
-        for k, v in self._compiled.items():
-            if self._plain[k]:
-                for prio, (name, _path) in enumerate(v):
-                    self._slots.setdefault(name, []).append((k, prio))
+        self._nested = [(PATH_FIELDS.index(k), k) for k in PATH_FIELDS if not self._plain[k]]
+        self._layouts: dict[tuple, tuple[tuple, tuple | None]] = {}
+        self._qa_paths = bool(self._compiled["question"] or self._compiled["answer"])
         self._human = set(self.human_roles)
         self._gpt = set(self.gpt_roles)
+        self._roles_disjoint = not self._human & self._gpt
+        self._common = not self._nested and not self._qa_paths and self._roles_disjoint
+        self._role_key = self.role_keys[0] if self.role_keys else None  # (empty lists fail in `_turns`, as ever)
+        self._text_key = self.text_keys[0] if self.text_keys else None
 
     def _first(self, record: dict, key: str) -> tuple[Any, str | None]:
         if self._plain[key]:  # fast path: top-level keys only (the defaults)
@@ -117,79 +124,146 @@ class Mapping:
                 return value, name
         return None, None
 
-    def _scan(self, record: dict) -> dict[str, tuple[Any, str | None, int]]:
-        """Every present field's (value, key, priority): plain fields from one pass over the record's keys."""
-        found: dict[str, tuple[Any, str, int]] = {}
-        slots = self._slots
-        for key, value in record.items():
-            if value is None:
-                continue
-            for name, prio in slots.get(key, ()):
-                current = found.get(name)
-                if current is None or prio < current[2]:
-                    found[name] = (value, key, prio)
-        for k in self._nested:
-            value, key = self._first(record, k)
-            found[k] = (value, key, 0)
+    def _layout(self, keys: tuple) -> tuple[tuple, tuple | None]:
+        """What one key layout holds, worked out once per layout (a dataset has a handful):
+        `plan` = (field index, its keys present in priority order) for every plain field present;
+        `shape` = the keys of id, image, conversations, task, source (None when absent) when the layout
+        is a common one: each of those under one key, nothing else mapped, no nested paths."""
+        plan = []
+        for index, k in enumerate(PATH_FIELDS):
+            if self._plain[k]:
+                names = tuple(name for name, _path in self._compiled[k] if name in keys)
+                if names:
+                    plan.append((index, names))
+        present = {PATH_FIELDS[index]: names for index, names in plan}
+        shape = None
+        if (self._common and set(present) <= _COMMON_FIELDS and "image" in present and "conversations" in present
+                and all(len(names) == 1 for names in present.values())):
+            shape = tuple(present[k][0] if k in present else None for k in ("id", "image", "conversations", "task", "source"))
+        layout = (tuple(plan), shape)
+        if len(keys) <= LAYOUT_KEYS:
+            if len(self._layouts) >= LAYOUT_CACHE:
+                self._layouts.clear()
+            self._layouts[keys] = layout
+        return layout
+
+    def _scan(self, record: dict) -> list[tuple[Any, str] | None]:
+        """(value, key) of every present field, indexed like PATH_FIELDS (None when absent or null)."""
+        keys = tuple(record)
+        plan = (self._layouts.get(keys) or self._layout(keys))[0]
+        found: list = [None] * len(PATH_FIELDS)
+        for index, names in plan:
+            for name in names:
+                value = record[name]
+                if value is not None:
+                    found[index] = (value, name)
+                    break
+        for index, k in self._nested:
+            value, name = self._first(record, k)
+            if value is not None:
+                found[index] = (value, name)
         return found
+
+    def common(self, record: Any) -> tuple[str | None, str, str | None, Any, str | None, str, str] | None:
+        """The common record without the general walk: (source_id, image reference, source, task value,
+        task key, question, answer), exactly as `extract` would find them, when the record's layout is
+        a common one (see `_layout`) holding one non-empty image path and a conversation of one human
+        then one gpt turn with string texts; None for anything else (`extract` handles it)."""
+        if type(record) is not dict:
+            return None
+        keys = tuple(record)
+        shape = (self._layouts.get(keys) or self._layout(keys))[1]
+        if shape is None:
+            return None
+        id_key, image_key, conv_key, task_key, source_key = shape
+        source_id = None if id_key is None else record[id_key]
+        if source_id is not None:
+            source_id = str(source_id)
+        ref = record[image_key]
+        if type(ref) is not str or not ref:
+            return None
+        task = None if task_key is None else record[task_key]
+        source = None if source_key is None else record[source_key]
+        if source is not None:
+            source = str(source)
+        pair = self._pair(record[conv_key])  # last, as in `extract`: a conversion that raises does so in the same order
+        if pair is None:
+            return None
+        return source_id, ref, source, task, None if task is None else task_key, *pair
 
     def extract(self, record: Any) -> Extracted:
         """Pull the fields out of one record; raises Rejected when it has no usable conversation."""
         if not isinstance(record, dict):
             raise Rejected(f"not_an_object: record is a {type(record).__name__}, expected a JSON object")
-        fields = self._scan(record)
-        none = (None, None, 0)
-        source_id = fields.get("id", none)[0]
-        image = fields.get("image", none)[0]
-        sha = fields.get("image_sha256", none)[0]
-        task_value, task_field, _ = fields.get("task", none)
-        source = fields.get("source", none)[0]
-        boxes = fields.get("boxes", none)[0]
-        count = fields.get("count", none)[0]
+        source_id, image, sha, conv, _question, _answer, task, source, boxes, count = self._scan(record)
         return Extracted(
-            source_id=None if source_id is None else str(source_id),
-            images=_image_refs(image),
-            image_sha256=None if sha is None else str(sha),
-            task_value=task_value,
-            task_field=task_field,
-            source=None if source is None else str(source),
-            turns=self._turns(record, fields),
-            field_boxes=self._field_boxes(boxes),
-            count=count,
+            None if source_id is None else str(source_id[0]),
+            [] if image is None else _image_refs(image[0]),
+            None if sha is None else str(sha[0]),
+            None if task is None else task[0],
+            None if task is None else task[1],
+            None if source is None else str(source[0]),
+            self._qa_turns(record) if self._qa_paths else self._turns(conv),
+            [] if boxes is None else self._field_boxes(boxes[0]),
+            None if count is None else count[0],
         )
 
-    def _turns(self, record: dict, fields: dict) -> list[tuple[str, str]]:
-        if self._compiled["question"] or self._compiled["answer"]:
-            question, qname = self._first(record, "question")
-            answer, aname = self._first(record, "answer")
-            if question is None or answer is None:
-                missing = "question" if question is None else "answer"
-                raise Rejected(f"missing_field: no {missing} at {', '.join(self.paths[missing])}")
-            return [(_text(question), _text(answer))]
-        conv, name, _ = fields.get("conversations", (None, None, 0))
+    def _qa_turns(self, record: dict) -> list[tuple[str, str]]:
+        """The one turn of a record whose question and answer have their own paths."""
+        question, _ = self._first(record, "question")
+        answer, _ = self._first(record, "answer")
+        if question is None or answer is None:
+            missing = "question" if question is None else "answer"
+            raise Rejected(f"missing_field: no {missing} at {', '.join(self.paths[missing])}")
+        return [(_text(question), _text(answer))]
+
+    def _turns(self, found: tuple[Any, str] | None) -> list[tuple[str, str]]:
+        """(question, answer) pairs of the conversation: each human turn followed by a gpt turn."""
+        conv, name = found or (None, None)
         if not isinstance(conv, list):
             raise Rejected(f"missing_field: no conversation list at {', '.join(self.paths['conversations'])}")
+        pair = self._pair(conv) if self._roles_disjoint else None
+        if pair is not None:
+            return [pair]
+        role_keys, text_keys = self.role_keys, self.text_keys
+        role_key, text_key = role_keys[0], text_keys[0]
+        human, gpt = self._human, self._gpt
         turns: list[tuple[str, str]] = []
         pending: str | None = None
-        role_key, text_key = self.role_keys[0], self.text_keys[0]
         for turn in conv:
-            if not isinstance(turn, dict):
+            if type(turn) is not dict and not isinstance(turn, dict):
                 continue
             role = turn.get(role_key)
             if role is None:
-                role = next((turn[k] for k in self.role_keys[1:] if turn.get(k) is not None), None)
+                role = next((turn[k] for k in role_keys[1:] if turn.get(k) is not None), None)
             text = turn.get(text_key)
             if text is None:
-                text = next((turn[k] for k in self.text_keys[1:] if turn.get(k) is not None), None)
-            if role in self._human:
-                pending = _text(text)
-            elif role in self._gpt and pending is not None:
-                turns.append((pending, _text(text)))
+                text = next((turn[k] for k in text_keys[1:] if turn.get(k) is not None), None)
+            if role in human:
+                pending = text if type(text) is str else _text(text)
+            elif role in gpt and pending is not None:
+                turns.append((pending, text if type(text) is str else _text(text)))
                 pending = None
         if not turns:
             raise Rejected(f"missing_field: {name} has no {'/'.join(self.human_roles)} turn followed by a "
                            f"{'/'.join(self.gpt_roles)} turn")
         return turns
+
+    def _pair(self, conv: Any) -> tuple[str, str] | None:
+        """(question, answer) of the usual conversation, one human turn then one gpt turn with string
+        texts under the first role and text keys: what the general walk in `_turns` finds for it when
+        no role is both human and gpt (callers check); None for any other conversation."""
+        if type(conv) is not list or len(conv) != 2:
+            return None
+        ask, reply = conv
+        if type(ask) is not dict or type(reply) is not dict:
+            return None
+        text_key, role_key = self._text_key, self._role_key
+        question, answer = ask.get(text_key), reply.get(text_key)
+        if type(question) is str and type(answer) is str and ask.get(role_key) in self._human \
+                and reply.get(role_key) in self._gpt:
+            return question, answer
+        return None
 
     def _field_boxes(self, value: Any) -> list[tuple[Any, str | None]]:
         """Boxes from a record field: one box, a list of boxes, or objects holding `box_key`."""
@@ -222,8 +296,8 @@ def _text(value: Any) -> str:
 
 def _image_refs(value: Any) -> list[str]:
     """A path, a list of paths, or HF-style {"path": ...} structs -> list of path strings."""
-    if value is None:
-        return []
+    if type(value) is str:
+        return [value] if value else []
     items = value if isinstance(value, list) else [value]
     out = []
     for item in items:

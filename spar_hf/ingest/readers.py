@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 import orjson
 
@@ -24,12 +23,14 @@ PARQUET_BATCH = 8192
 _WS = " \t\r\n"
 
 
-@dataclass(slots=True)
-class RawRecord:
+class RawRecord(NamedTuple):
     file: str
     line: int
     data: Any = None
     error: str | None = None
+
+
+_new_record = tuple.__new__  # RawRecord(...) goes through a Python-level __new__: 3x slower per JSONL line
 
 
 def detect_format(path: str | os.PathLike) -> str:
@@ -71,7 +72,7 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[RawRecord]:
     with open(path, "rb") as fh:
         for number, raw in enumerate(fh, 1):
             try:
-                yield RawRecord(name, number, fast(raw))
+                yield _new_record(RawRecord, (name, number, fast(raw), None))
                 continue
             except orjson.JSONDecodeError:
                 if not raw.strip():

@@ -16,7 +16,7 @@ import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Iterable
+from typing import IO, Any, Iterable
 
 import orjson
 
@@ -28,7 +28,7 @@ from spar_hf.ingest.mapping import Extracted, Mapping
 from spar_hf.ingest.readers import RawRecord, detect_format, iter_records
 from spar_hf.ingest.tasks import TASKS, infer_format, infer_task, normalise_task
 from spar_hf.ingest.validate import Rejected, check_box, check_count
-from spar_hf.records import FORMATS, QARecord
+from spar_hf.records import FORMATS
 from spar_hf.report import RejectLog, Summary
 
 SOURCE = "spatialforge"
@@ -37,6 +37,8 @@ UNKNOWN = "unknown"  # bucket for units rejected before their task is known
 WRITE_BUFFER = 1 << 20  # few large writes: syscalls are the expensive part in sandboxes
 _IMAGE_TAG = re.compile(r"<image>\n?")
 _QA_NAME = re.compile(r"^[a-z]+_\d+\.jsonl$")
+_dumps = orjson.dumps
+_NEWLINE = orjson.OPT_APPEND_NEWLINE
 
 
 @dataclass
@@ -53,38 +55,49 @@ class IngestResult:
     files: dict[tuple[str, str], Path] = field(default_factory=dict)
 
 
+class _Sink:
+    """One (task, format) temp file: its lines so far and the id prefix of its records."""
+
+    __slots__ = ("tmp", "handle", "count", "id_prefix")
+
+    def __init__(self, tmp: str, handle: IO[bytes], task: str, fmt: str):
+        self.tmp = tmp
+        self.handle = handle
+        self.count = 0
+        self.id_prefix = f"sf_{task}_{fmt}_"
+
+
 class _QAWriter:
     """Streams QA lines per (task, format) to temp files; `finish` renames them to `<format>_<N>.jsonl`."""
 
     def __init__(self, qa_root: Path):
         self.qa_root = qa_root
-        self.sinks: dict[tuple[str, str], tuple[str, IO[bytes]]] = {}
-        self.counts: Counter = Counter()
+        self.sinks: dict[tuple[str, str], _Sink] = {}
 
-    def next_index(self, task: str, fmt: str) -> int:
-        return self.counts[(task, fmt)]
-
-    def write(self, task: str, fmt: str, line: bytes) -> None:
-        key = (task, fmt)
-        sink = self.sinks.get(key)
+    def sink(self, task: str, fmt: str) -> _Sink:
+        """The open file of (task, format), created on first use."""
+        sink = self.sinks.get((task, fmt))
         if sink is None:
             folder = self.qa_root / task / fmt
             folder.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{fmt}.", suffix=".jsonl", dir=folder)
-            sink = (tmp, os.fdopen(fd, "wb", buffering=WRITE_BUFFER))
-            self.sinks[key] = sink
-        sink[1].write(line)
-        self.counts[key] += 1
+            sink = _Sink(tmp, os.fdopen(fd, "wb", buffering=WRITE_BUFFER), task, fmt)
+            self.sinks[(task, fmt)] = sink
+        return sink
+
+    def lines(self, task: str) -> int:
+        """Lines written so far for a task, over its formats."""
+        return sum(sink.count for (t, _), sink in self.sinks.items() if t == task)
 
     def finish(self) -> dict[tuple[str, str], Path]:
         """Close, fsync and rename every file; remove stale `<format>_<N>.jsonl` from earlier runs."""
         out: dict[tuple[str, str], Path] = {}
-        for (task, fmt), (tmp, handle) in sorted(self.sinks.items()):
-            handle.flush()
-            os.fsync(handle.fileno())
-            handle.close()
-            final = self.qa_root / task / fmt / f"{fmt}_{self.counts[(task, fmt)]}.jsonl"
-            os.replace(tmp, final)
+        for (task, fmt), sink in sorted(self.sinks.items()):
+            sink.handle.flush()
+            os.fsync(sink.handle.fileno())
+            sink.handle.close()
+            final = self.qa_root / task / fmt / f"{fmt}_{sink.count}.jsonl"
+            os.replace(sink.tmp, final)
             out[(task, fmt)] = final
         self.sinks.clear()
         keep = set(out.values())
@@ -98,34 +111,51 @@ class _QAWriter:
         return out
 
     def abort(self) -> None:
-        for tmp, handle in self.sinks.values():
-            handle.close()
-            Path(tmp).unlink(missing_ok=True)
+        for sink in self.sinks.values():
+            sink.handle.close()
+            Path(sink.tmp).unlink(missing_ok=True)
         self.sinks.clear()
 
 
 class _Ingester:
-    """Turns extracted records into QA lines or rejects (one instance per run)."""
+    """Turns records into QA lines or rejects (one instance per run).
 
-    def __init__(self, mapping: Mapping, store: ImageStore, writer: _QAWriter, rejects: RejectLog,
-                 per_task: dict[str, TaskCounts]):
+    `record` first tries `_common`, a short path for the usual record (one human/gpt exchange, one
+    image path, nothing else mapped) when all its checks pass; every other record, and every unit that
+    is rejected, takes the general path, which handles all shapes, turns and reject reasons. Both end
+    in `_emit`, which builds the line as the dict `QARecord.to_json` would return, in its key order,
+    without an intermediate record object. Accepted units are counted by the writer's line counts.
+    """
+
+    def __init__(self, mapping: Mapping, store: ImageStore, writer: _QAWriter, rejects: RejectLog):
         self.mapping = mapping
         self.store = store
         self.writer = writer
+        self.sinks = writer.sinks
         self.rejects = rejects
-        self.per_task = per_task
+        self.rejected: Counter = Counter()  # per task
         self.key = mapping.box_key
         self.label_key = mapping.label_key
 
     def reject(self, task: str, reason: str, raw: RawRecord) -> None:
-        counts = self.per_task[task]
-        counts.n_in += 1
-        counts.n_rejected += 1
+        self.rejected[task] += 1
         self.rejects.add(reason, file=raw.file, line=raw.line, record=raw.data)
 
+    def counts(self) -> dict[str, TaskCounts]:
+        """in/out/rejected per task (and the `unknown` bucket), in TASKS order."""
+        out = {}
+        for task in (*TASKS, UNKNOWN):
+            n_out = self.writer.lines(task)
+            n_rejected = self.rejected[task]
+            out[task] = TaskCounts(n_out + n_rejected, n_out, n_rejected)
+        return out
+
     def record(self, raw: RawRecord) -> None:
+        """Every turn of one record becomes a QA line or a reject."""
         if raw.error is not None:
             self.reject(UNKNOWN, raw.error, raw)
+            return
+        if self._common(raw):
             return
         try:
             ex = self.mapping.extract(raw.data)
@@ -134,28 +164,56 @@ class _Ingester:
             return
         images: list[ImageInfo] | Rejected | None = None
         multi = len(ex.turns) > 1
+        key, label_key = self.key, self.label_key
         for turn, (question, answer) in enumerate(ex.turns):
             task = UNKNOWN
             try:
                 if "<image>" in question:
                     question = _IMAGE_TAG.sub("", question)
                 question = question.strip()
-                q_spans = find_boxes(question, self.key, self.label_key)
-                a_spans = find_boxes(answer, self.key, self.label_key)
+                q_spans = find_boxes(question, key, label_key)
+                a_spans = find_boxes(answer, key, label_key)
                 task = self._task(ex, question, bool(q_spans), bool(a_spans or ex.field_boxes))
                 if images is None:
-                    try:
-                        images = self._images(ex)
-                    except Rejected as exc:
-                        images = exc
-                boxes = self._boxes(task, q_spans, a_spans, ex)
-                count = self._count(task, ex, answer, a_spans)
-                if isinstance(images, Rejected):
+                    images = self._images(ex)
+                ok = type(images) is list
+                boxes = self._boxes(task, q_spans, a_spans, ex.field_boxes, images[0] if ok else None)
+                count = self._count(ex.count, answer, a_spans) if task == "counting" else None
+                if not ok:
                     raise images
-                self._emit(raw, ex, turn if multi else None, task, question, answer, boxes, count, images)
+                self._emit(raw, ex.source_id, turn if multi else None, task, question, answer, boxes, count, images)
             except Rejected as exc:
                 reason = exc.reason + (f" (turn {turn + 1})" if multi else "")
                 self.reject(task, reason, raw)
+
+    def _common(self, raw: RawRecord) -> bool:
+        """`record` for the common record (`Mapping.common`: one exchange, one image) when every check
+        passes: the same steps without the general bookkeeping. False, having written nothing, for
+        anything else, including every unit that is rejected: `record` then does it all (the image this
+        looked up is the one it looks up, from the store's cache)."""
+        common = self.mapping.common(raw.data)
+        if common is None:
+            return False
+        source_id, ref, source, task_value, task_field, question, answer = common
+        if "<image>" in question:
+            question = _IMAGE_TAG.sub("", question)
+        question = question.strip()
+        q_spans = find_boxes(question, self.key, self.label_key)
+        a_spans = find_boxes(answer, self.key, self.label_key)
+        if task_field is None:
+            task = infer_task(question, bool(q_spans), bool(a_spans))
+        else:
+            task = normalise_task(task_value)
+        if task is None:
+            return False
+        try:
+            image = self.store.get(ref, source, None)
+            boxes = self._boxes(task, q_spans, a_spans, (), image)
+            count = self._count(None, answer, a_spans) if task == "counting" else None
+        except Rejected:
+            return False
+        self._emit(raw, source_id, None, task, question, answer, boxes, count, [image])
+        return True
 
     def _task(self, ex: Extracted, question: str, q_box: bool, a_box: bool) -> str:
         if ex.task_field is not None:
@@ -169,32 +227,44 @@ class _Ingester:
             raise Rejected(f"unknown_task: no task field and no keyword rule matches the question {question[:80]!r}")
         return task
 
-    def _images(self, ex: Extracted) -> list[ImageInfo]:
-        if not ex.images and not ex.image_sha256:
-            raise Rejected("missing_image: the record names no image")
-        if not ex.images:
-            return [self.store.get(ex.image_sha256, ex.source, ex.image_sha256)]
-        sha = ex.image_sha256 if len(ex.images) == 1 else None
-        return [self.store.get(ref, ex.source, sha) for ref in ex.images]
+    def _images(self, ex: Extracted) -> list[ImageInfo] | Rejected:
+        """The record's checked images, or the Rejected of the first that fails (raised after the box checks)."""
+        get = self.store.get
+        refs = ex.images
+        try:
+            if len(refs) == 1:
+                return [get(refs[0], ex.source, ex.image_sha256)]
+            if not refs:
+                if not ex.image_sha256:
+                    raise Rejected("missing_image: the record names no image")
+                return [get(ex.image_sha256, ex.source, ex.image_sha256)]
+            return [get(ref, ex.source, None) for ref in refs]
+        except Rejected as exc:
+            return exc
 
-    def _boxes(self, task: str, q_spans, a_spans, ex: Extracted) -> list[tuple[str, tuple, str | None]]:
-        boxes = []
+    def _boxes(self, task: str, q_spans: list, a_spans: list, field_boxes: list, image: ImageInfo | None) -> list[dict]:
+        """Checks every box (question, answer, field order) -> the `meta.boxes` rows, with pixel
+        coordinates in `image` (None when the image failed: the rows are then never written)."""
+        w, h = (image.width, image.height) if image is not None else (0, 0)
+        rows = []
         for where, spans in (("question", q_spans), ("answer", a_spans)):
             for i, span in enumerate(spans, 1):
-                boxes.append((where, check_box(span.values, where, i), span.label))
-        for i, (values, label) in enumerate(ex.field_boxes, 1):
-            boxes.append(("field", check_box(values, "field", i), label))
-        if task == "grounding" and not any(w != "question" for w, _, _ in boxes):
+                x1, y1, x2, y2 = check_box(span.values, where, i)
+                rows.append({"in": where, "label": span.label, "bbox": [x1, y1, x2, y2],
+                             "bbox_px": [x1 * w / 1000, y1 * h / 1000, x2 * w / 1000, y2 * h / 1000]})
+        for i, (values, label) in enumerate(field_boxes, 1):
+            x1, y1, x2, y2 = check_box(values, "field", i)
+            rows.append({"in": "field", "label": label, "bbox": [x1, y1, x2, y2],
+                         "bbox_px": [x1 * w / 1000, y1 * h / 1000, x2 * w / 1000, y2 * h / 1000]})
+        if task == "grounding" and not (a_spans or field_boxes):
             raise Rejected("no_boxes: a grounding answer needs at least one box")
-        if task == "referring" and not any(w != "answer" for w, _, _ in boxes):
+        if task == "referring" and not (q_spans or field_boxes):
             raise Rejected("no_boxes: a referring question needs at least one box")
-        return boxes
+        return rows
 
-    def _count(self, task: str, ex: Extracted, answer: str, a_spans) -> int | None:
-        if task != "counting":
-            return None
-        if ex.count is not None:
-            return check_count(ex.count, "count field")
+    def _count(self, field_count: Any, answer: str, a_spans: list) -> int:
+        if field_count is not None:
+            return check_count(field_count, "count field")
         text = answer
         for span in reversed(a_spans):
             text = text[:span.start] + " " + text[span.end:]
@@ -205,37 +275,35 @@ class _Ingester:
                 return len(a_spans)
             raise
 
-    def _emit(self, raw: RawRecord, ex: Extracted, turn: int | None, task: str, question: str, answer: str,
-              boxes: list, count: int | None, images: list[ImageInfo]) -> None:
+    def _emit(self, raw: RawRecord, source_id: str | None, turn: int | None, task: str, question: str, answer: str,
+              boxes: list[dict], count: int | None, images: list[ImageInfo]) -> None:
         fmt = infer_format(task, question, answer)
         first = images[0]
-        w, h = first.width, first.height
         meta: dict = {"file": raw.file, "line": raw.line}
         if turn is not None:
             meta["turn"] = turn
-        if ex.source_id is not None:
-            meta["source_id"] = ex.source_id
+        if source_id is not None:
+            meta["source_id"] = source_id
         meta["image_source"] = first.root
-        meta["image_size"] = [w, h]
-        if len(images) > 1:
+        meta["image_size"] = [first.width, first.height]
+        if len(images) == 1:
+            paths = [first.layout_path]
+        else:
             meta["image_sizes"] = [[i.width, i.height] for i in images]
-        meta["boxes"] = [
-            {"in": where, "label": label, "bbox": list(box),
-             "bbox_px": [box[0] * w / 1000, box[1] * h / 1000, box[2] * w / 1000, box[3] * h / 1000]}
-            for where, box, label in boxes
-        ]
+            paths = [i.layout_path for i in images]
+        meta["boxes"] = boxes
         if count is not None:
             meta["count"] = count
             meta["value"] = count
-        record = QARecord(
-            id=f"sf_{task}_{fmt}_{self.writer.next_index(task, fmt)}",
-            task=task, format=fmt, question=question, answer=answer,
-            images=[i.layout_path for i in images], source=SOURCE, scene=first.root, meta=meta,
-        )
-        self.writer.write(task, fmt, orjson.dumps(record.to_json(), option=orjson.OPT_APPEND_NEWLINE))
-        counts = self.per_task[task]
-        counts.n_in += 1
-        counts.n_out += 1
+        sink = self.sinks.get((task, fmt)) or self.writer.sink(task, fmt)
+        sink.handle.write(_dumps({  # QARecord.to_json's layout (no depths, no markers)
+            "id": f"{sink.id_prefix}{sink.count}",
+            "conversations": [{"from": "human", "value": question}, {"from": "gpt", "value": answer}],
+            "image": paths,
+            "type": task,
+            "meta": meta,
+        }, option=_NEWLINE))
+        sink.count += 1
 
 
 def _missing(path: Path) -> None:
@@ -245,8 +313,6 @@ def _missing(path: Path) -> None:
 def ingest(annotations: Iterable[str | os.PathLike], roots: list[ImageRoot], out: str | os.PathLike,
            mapping: Mapping | None = None, full_check: bool = False, progress: bool = True) -> IngestResult:
     """Ingest annotation files into `<out>/spatialforge/`; returns the summary and per-task counts."""
-    from tqdm import tqdm
-
     annotations = [Path(p) for p in annotations]
     for path in annotations:
         detect_format(path) if path.is_file() else _missing(path)
@@ -255,18 +321,22 @@ def ingest(annotations: Iterable[str | os.PathLike], roots: list[ImageRoot], out
     sweep_temp_files(base)
     mapping = mapping or Mapping()
     summary = Summary("ingest spatialforge")
-    per_task = {t: TaskCounts() for t in (*TASKS, UNKNOWN)}
     store = ImageStore(roots, base / "images", full_check=full_check)
     writer = _QAWriter(base / "qa_jsonl" / SPLIT)
-    result = IngestResult(summary, per_task)
+    result = IngestResult(summary)
     try:
         with RejectLog(base / "rejects.jsonl", summary) as rejects:
-            ingester = _Ingester(mapping, store, writer, rejects, per_task)
+            ingester = _Ingester(mapping, store, writer, rejects)
             for path in annotations:
                 records = iter_records(path)
-                for raw in tqdm(records, desc=Path(path).name, unit="rec", mininterval=0.5,
-                                disable=not progress, leave=False):
-                    ingester.record(raw)
+                if progress:
+                    from tqdm import tqdm
+
+                    records = tqdm(records, desc=path.name, unit="rec", mininterval=0.5, leave=False)
+                record = ingester.record
+                for raw in records:
+                    record(raw)
+            result.per_task = per_task = ingester.counts()
             result.files = writer.finish()
     except BaseException:
         writer.abort()

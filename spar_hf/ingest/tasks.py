@@ -18,6 +18,7 @@ anything else is rejected as `unknown_task`.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 TASKS = ("grounding", "referring", "counting", "near_far", "left_right", "perspective")
 
@@ -30,26 +31,51 @@ ALIASES = {
     "perspective": "perspective", "perspective_taking": "perspective", "viewpoint": "perspective",
 }
 
-_PERSPECTIVE = re.compile(r"perspective|point of view|viewpoint|from the view of|\b(?:their|his|her) (?:left|right)\b")
-_COUNTING = re.compile(r"\bhow many\b|\bcount\b|\bnumber of\b")
-_GROUNDING = re.compile(r"\blocate\b|\bdetect\b|\bfind\b|bounding box|\bbbox|\bground|\bwhere (?:is|are)\b|coordinates|output the box")
-_NEAR_FAR = re.compile(r"\b(?:closer|closest|nearer|nearest|farther|farthest|further|furthest)\b|\bdepth\b|distance to the camera")
-_LEFT_RIGHT = re.compile(r"\b(?:left|right)\b")
-_REFERRING = re.compile(r"\bdescribe\b|\bwhat\b|which object|\brefer|\bregion\b|\bidentify\b|\bname\b|\bcategory\b")
-_YES_NO = re.compile(r"^\s*(?:yes|no)\b", re.I)
+
+def _rule(*alternatives: str) -> re.Pattern:
+    """One regex matching any of the alternatives, each written to start with its literal first letter
+    (a leading `\\b` becomes the same test as a lookbehind after that letter, `\\bleft` -> `l(?<!\\wl)eft`):
+    the regex engine then skips every position that cannot start a match instead of trying each one."""
+    return re.compile("|".join(rf"{a[2]}(?<!\w{a[2]}){a[3:]}" if a.startswith(r"\b") else a for a in alternatives))
+
+
+def _words(*words: str) -> list[str]:
+    return [rf"\b{w}\b" for w in words]
+
+
+_PERSPECTIVE = _rule("perspective", "point of view", "viewpoint", "from the view of",
+                     *_words(*(f"{who} {side}" for who in ("their", "his", "her") for side in ("left", "right"))))
+_COUNTING = _rule(*_words("how many", "count", "number of"))
+_GROUNDING = _rule(*_words("locate", "detect", "find"), "bounding box", r"\bbbox", r"\bground", r"\bwhere (?:is|are)\b",
+                   "coordinates", "output the box")
+_NEAR_FAR = _rule(*_words("closer", "closest", "nearer", "nearest", "farther", "farthest", "further", "furthest", "depth"),
+                  "distance to the camera")
+_LEFT_RIGHT = _rule(*_words("left", "right"))
+_REFERRING = _rule(*_words("describe", "what"), "which object", r"\brefer", *_words("region", "identify", "name", "category"))
 _OPTIONS = re.compile(r"(?:^|\s)\(?[A-D][.)]\s", re.M)
-_SELECT = re.compile(r"^\s*\(?[A-D](?:[.):]|\s*$)")
-_NUMBER = re.compile(r"^\s*[-+]?\d+(?:\.\d+)?\s*\.?\s*$")
+# What an answer starts with, in one match (the three cannot overlap): yes/no, an option letter, or
+# (the whole answer) a bare number.
+_ANSWER_KIND = re.compile(r"^\s*(?:(?P<judge>(?i:yes|no)\b)|(?P<select>\(?[A-D](?:[.):]|\s*$))"
+                          r"|(?P<number>[-+]?\d+(?:\.\d+)?\s*\.?\s*$))")
+_SEPARATORS = re.compile(r"[\s\-]+")
 
 
 def normalise_task(value: object) -> str | None:
     """A task field value -> one of TASKS, or None if it is not a known name or alias."""
     if value is None:
         return None
-    key = re.sub(r"[\s\-]+", "_", str(value).strip().lower())
+    text = value if type(value) is str else str(value)
+    return _normalise_short(text) if len(text) <= 64 else _normalise(text)
+
+
+def _normalise(text: str) -> str | None:
+    key = _SEPARATORS.sub("_", text.strip().lower())
     if key.startswith("spatialforge_"):
         key = key[len("spatialforge_"):]
     return ALIASES.get(key)
+
+
+_normalise_short = lru_cache(maxsize=4096)(_normalise)  # a dataset spells its few tasks the same way every time
 
 
 # Substrings every match of the rule's regex contains: a cheap test before the regex runs.
@@ -64,14 +90,16 @@ _TRIGGERS = {
 _RULES = tuple((task, _TRIGGERS[task], rule) for task, rule in (
     ("perspective", _PERSPECTIVE), ("counting", _COUNTING), ("grounding", _GROUNDING),
     ("near_far", _NEAR_FAR), ("left_right", _LEFT_RIGHT), ("referring", _REFERRING)))
+# The rules that can apply, by (no box in the question, no box in the answer): grounding needs an
+# answer box, referring a question box.
+_APPLICABLE = {(no_q, no_a): tuple(r for r in _RULES if not (r[0] == "grounding" and no_a or r[0] == "referring" and no_q))
+               for no_q in (False, True) for no_a in (False, True)}
 
 
 def infer_task(question: str, question_has_box: bool, answer_has_box: bool) -> str | None:
     """The task from the question text (rules in the module docstring); None if no rule matches."""
     q = question.lower()
-    for task, triggers, rule in _RULES:
-        if task == "grounding" and not answer_has_box or task == "referring" and not question_has_box:
-            continue
+    for task, triggers, rule in _APPLICABLE[not question_has_box, not answer_has_box]:
         for trigger in triggers:
             if trigger in q:
                 if rule.search(q):
@@ -83,10 +111,12 @@ def infer_task(question: str, question_has_box: bool, answer_has_box: bool) -> s
 def infer_format(task: str, question: str, answer: str) -> str:
     """SPAR format folder for a QA: `judge` for yes/no answers, `select` for lettered options,
     `fill` for grounding, counting and bare numbers, `sentence` otherwise."""
-    if _YES_NO.match(answer):
+    match = _ANSWER_KIND.match(answer)
+    kind = match.lastgroup if match else None
+    if kind == "judge":
         return "judge"
-    if _SELECT.match(answer) and (len(answer.strip()) <= 3 or _OPTIONS.search(question)):
+    if kind == "select" and (len(answer.strip()) <= 3 or _OPTIONS.search(question)):
         return "select"
-    if task in ("grounding", "counting") or _NUMBER.match(answer):
+    if task in ("grounding", "counting") or kind == "number":
         return "fill"
     return "sentence"
