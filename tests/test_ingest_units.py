@@ -232,6 +232,16 @@ def test_mapping_common_off_when_a_role_is_both():
     assert exc.value.reason == "missing_field: conversations has no human/gpt turn followed by a gpt/assistant turn"
 
 
+@pytest.mark.parametrize("role", [["human"], {"x": 1}])
+def test_a_list_or_object_role_is_no_turn_and_the_record_is_rejected(role):
+    record = {"image": "a.jpg", "conversations": [{"from": role, "value": "Q?"}, {"from": "gpt", "value": "A."}]}
+    mapping = Mapping()
+    assert mapping.common(record) is None
+    with pytest.raises(Rejected) as exc:
+        mapping.extract(record)
+    assert exc.value.reason == "missing_field: conversations has no human/user turn followed by a gpt/assistant turn"
+
+
 # --- readers --------------------------------------------------------------------------------------
 
 def test_json_array_streaming_lines_and_errors(tmp_path):

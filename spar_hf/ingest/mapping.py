@@ -236,6 +236,8 @@ class Mapping:
             role = turn.get(role_key)
             if role is None:
                 role = next((turn[k] for k in role_keys[1:] if turn.get(k) is not None), None)
+            if type(role) is not str:
+                continue  # a list or object where a role name belongs is no human or gpt turn
             text = turn.get(text_key)
             if text is None:
                 text = next((turn[k] for k in text_keys[1:] if turn.get(k) is not None), None)
@@ -260,8 +262,9 @@ class Mapping:
             return None
         text_key, role_key = self._text_key, self._role_key
         question, answer = ask.get(text_key), reply.get(text_key)
-        if type(question) is str and type(answer) is str and ask.get(role_key) in self._human \
-                and reply.get(role_key) in self._gpt:
+        asker, replier = ask.get(role_key), reply.get(role_key)
+        if type(question) is str and type(answer) is str and type(asker) is str and type(replier) is str \
+                and asker in self._human and replier in self._gpt:
             return question, answer
         return None
 
