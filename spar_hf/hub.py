@@ -1,10 +1,15 @@
-"""Push a built HF folder to the Hub: plan first (what --dry-run prints), then execute with huggingface_hub.
+"""Push to the Hub: plan first (what --dry-run prints), then execute with huggingface_hub.
 
-Only the card and the Parquet shards of the configs listed in the card go up; `rejects/`, `.build/`
-and temp files stay local. A build up to LARGE_BYTES goes in one `upload_folder` commit. A bigger
-one uses `upload_large_folder` (resumable, many commits) when the installed huggingface_hub has it,
-and otherwise one `upload_folder` commit per config followed by the card, so an interrupted push
-resumes config by config.
+A built HF folder goes to a dataset repo: only the card and the Parquet shards of the configs
+listed in the card go up; `rejects/`, `.build/` and temp files stay local. A build up to
+LARGE_BYTES goes in one `upload_folder` commit. A bigger one uses `upload_large_folder`
+(resumable, many commits) when the installed huggingface_hub has it, and otherwise one
+`upload_folder` commit per config followed by the card, so an interrupted push resumes config by
+config.
+
+A Space bundle (`spar-hf space --bundle`) goes to a Gradio Space repo in one `upload_folder`
+commit: every file of the folder except what running the app leaves there (`__pycache__`,
+`.gradio`) and temp files.
 """
 
 from __future__ import annotations
@@ -17,12 +22,15 @@ from spar_hf.errors import SparError
 
 LARGE_BYTES = 20 * 1024**3
 IGNORE = ["rejects/**", ".build/**", ".tmp-*", "**/.tmp-*"]
+SPACE_IGNORE = ["**/__pycache__/**", "__pycache__/**", "*.pyc", ".gradio/**", ".git/**", ".tmp-*", "**/.tmp-*"]
+SPACE_SDK = "gradio"
+SPACE_DELETE = ["spar_hf/**"]  # a module the new bundle no longer has must not linger on the Space
 
 
 @dataclass
 class Commit:
     message: str
-    allow_patterns: list[str]
+    allow_patterns: list[str] | None  # None: every file not ignored
 
 
 @dataclass
@@ -34,6 +42,9 @@ class PushPlan:
     configs: list[str]
     files: list[tuple[str, int]]  # path in repo, bytes
     commits: list[Commit] = field(default_factory=list)
+    repo_type: str = "dataset"  # or "space" (a Gradio Space bundle)
+    ignore_patterns: list[str] = field(default_factory=lambda: list(IGNORE))
+    delete_patterns: list[str] | None = None  # repo files matching these and not uploaded are deleted
 
     @property
     def total_bytes(self) -> int:
@@ -41,6 +52,8 @@ class PushPlan:
 
     def describe(self) -> list[str]:
         """The planned operations, one per line (what --dry-run prints)."""
+        if self.repo_type == "space":
+            return self._describe_space()
         lines = [f"create_repo({self.repo_id!r}, repo_type='dataset', private={self.private}, exist_ok=True)"]
         if self.method == "upload_large_folder":
             lines.append(f"upload_large_folder(repo_id={self.repo_id!r}, folder_path={str(self.folder)!r}, "
@@ -53,6 +66,16 @@ class PushPlan:
         for path, size in self.files:
             lines.append(f"  {path}  {size:,} bytes")
         lines.append(f"total: {len(self.files)} files, {self.total_bytes:,} bytes, configs: {', '.join(self.configs)}")
+        return lines
+
+    def _describe_space(self) -> list[str]:
+        lines = [f"create_repo({self.repo_id!r}, repo_type='space', space_sdk={SPACE_SDK!r}, private={self.private}, exist_ok=True)"]
+        for commit in self.commits:
+            lines.append(f"upload_folder(repo_id={self.repo_id!r}, folder_path={str(self.folder)!r}, repo_type='space', "
+                         f"ignore_patterns={self.ignore_patterns}, delete_patterns={self.delete_patterns}, "
+                         f"commit_message={commit.message!r})  # {len(self.files)} files")
+        lines += [f"  {path}  {size:,} bytes" for path, size in self.files]
+        lines.append(f"total: {len(self.files)} files, {self.total_bytes:,} bytes")
         return lines
 
 
@@ -76,20 +99,24 @@ def card_configs(folder: Path) -> list[str]:
     return configs
 
 
-def plan_push(folder: str | Path, repo_id: str, private: bool = False, large_bytes: int = LARGE_BYTES,
-              api: Any = None) -> PushPlan:
-    """Validate the folder and the repo id, list what goes up and how."""
+def _check_repo_id(repo_id: str, option: str) -> None:
     from huggingface_hub.utils import HFValidationError, validate_repo_id
 
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise SparError(f"{folder}: not a directory")
     if repo_id.count("/") != 1:
-        raise SparError(f"--repo-id {repo_id!r}: expected OWNER/NAME")
+        raise SparError(f"{option} {repo_id!r}: expected OWNER/NAME")
     try:
         validate_repo_id(repo_id)
     except HFValidationError as exc:
-        raise SparError(f"--repo-id {repo_id!r}: {exc}") from None
+        raise SparError(f"{option} {repo_id!r}: {exc}") from None
+
+
+def plan_push(folder: str | Path, repo_id: str, private: bool = False, large_bytes: int = LARGE_BYTES,
+              api: Any = None) -> PushPlan:
+    """Validate the folder and the repo id, list what goes up and how."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SparError(f"{folder}: not a directory")
+    _check_repo_id(repo_id, "--repo-id")
     configs = card_configs(folder)
     files: list[tuple[str, int]] = [("README.md", (folder / "README.md").stat().st_size)]
     for name in configs:
@@ -110,6 +137,30 @@ def plan_push(folder: str | Path, repo_id: str, private: bool = False, large_byt
     return plan
 
 
+def plan_space_push(folder: str | Path, space_id: str, private: bool = False) -> PushPlan:
+    """Validate a Space bundle and the Space id; every file of the bundle goes up in one commit."""
+    from spar_hf.space.bundle import read_manifest
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SparError(f"--bundle {folder}: not a directory")
+    _check_repo_id(space_id, "--space")
+    manifest = read_manifest(folder)
+    missing = [name for name in manifest["files"] if not (folder / name).is_file()]
+    if missing:
+        raise SparError(f"--bundle {folder}: files of the bundle are missing ({', '.join(missing[:5])}); "
+                        f"write it again with `spar-hf space --bundle {folder}`")
+    files = []
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        if path.is_file() and not _matches(rel, SPACE_IGNORE):
+            files.append((rel, path.stat().st_size))
+    dataset = manifest.get("dataset") or "default"
+    message = f"spar-hf space bundle (spar_hf {manifest.get('spar_hf', '?')}, dataset {dataset})"
+    return PushPlan(space_id, folder, private, "upload_folder", [], files, [Commit(message, None)],
+                    repo_type="space", ignore_patterns=list(SPACE_IGNORE), delete_patterns=list(SPACE_DELETE))
+
+
 def _hf_api_class():
     from huggingface_hub import HfApi
 
@@ -122,13 +173,16 @@ def execute(plan: PushPlan, api: Any = None, token: str | None = None) -> list[s
         from huggingface_hub import HfApi
 
         api = HfApi(token=token)
-    url = api.create_repo(plan.repo_id, repo_type="dataset", private=plan.private, exist_ok=True)
+    extra = {"space_sdk": SPACE_SDK} if plan.repo_type == "space" else {}
+    url = api.create_repo(plan.repo_id, repo_type=plan.repo_type, private=plan.private, exist_ok=True, **extra)
     if plan.method == "upload_large_folder":
-        api.upload_large_folder(repo_id=plan.repo_id, folder_path=str(plan.folder), repo_type="dataset", ignore_patterns=IGNORE)
+        api.upload_large_folder(repo_id=plan.repo_id, folder_path=str(plan.folder), repo_type="dataset", ignore_patterns=list(IGNORE))
         return [str(url)]
     done = []
-    for commit in plan.commits:
-        info = api.upload_folder(repo_id=plan.repo_id, folder_path=str(plan.folder), repo_type="dataset",
-                                 allow_patterns=commit.allow_patterns, ignore_patterns=IGNORE, commit_message=commit.message)
+    deletes = {"delete_patterns": list(plan.delete_patterns)} if plan.delete_patterns else {}
+    for commit in plan.commits:  # lists are copied: upload_folder appends its defaults to ignore_patterns in place
+        info = api.upload_folder(repo_id=plan.repo_id, folder_path=str(plan.folder), repo_type=plan.repo_type,
+                                 allow_patterns=commit.allow_patterns, ignore_patterns=list(plan.ignore_patterns),
+                                 commit_message=commit.message, **deletes)
         done.append(str(getattr(info, "commit_url", info)))
     return done

@@ -119,3 +119,136 @@ def test_push_points_the_card_at_the_repo(tmp_path):
     assert 'load_dataset("me/spar", "bench")' in card and "license: cc-by-4.0" in card
     plan = plan_push(hf, "me/spar")
     assert [p for p, _ in plan.files] == ["README.md", "bench/test-00000-of-00001.parquet"]
+
+
+# --- Space bundles: `spar-hf push --space OWNER/NAME --bundle DIR` ---
+
+SPACE_CARD = "---\nsdk: gradio\napp_file: app.py\n---\n# s\n"  # 4 + 12 + 17 + 4 + 4 = 41 bytes
+BUNDLE_FILES = ["README.md", "app.py", "requirements.txt", "spar_hf/__init__.py", "spar_hf/eval/data/table4.json"]
+
+
+@pytest.fixture()
+def bundle_dir(tmp_path):
+    """A hand-made bundle: five files of known sizes, the manifest, and what running the app leaves."""
+    root = tmp_path / "bundle"
+    (root / "spar_hf" / "eval" / "data").mkdir(parents=True)
+    (root / "README.md").write_text(SPACE_CARD)
+    (root / "app.py").write_text("print(1)\n")  # 9 bytes
+    (root / "requirements.txt").write_text("numpy\n")  # 6 bytes
+    (root / "spar_hf" / "__init__.py").write_text("")  # 0 bytes
+    (root / "spar_hf" / "eval" / "data" / "table4.json").write_text("{}")  # 2 bytes
+    manifest = '{"spar_hf": "0.1.0", "dataset": "me/spar", "files": ' + str(BUNDLE_FILES).replace("'", '"') + "}\n"
+    (root / "spar_bundle.json").write_text(manifest)
+    (root / "spar_hf" / "__pycache__").mkdir()
+    (root / "spar_hf" / "__pycache__" / "__init__.cpython-311.pyc").write_bytes(b"\0" * 7)
+    (root / ".gradio").mkdir()
+    (root / ".gradio" / "certificate.pem").write_text("x")
+    return root
+
+
+def test_space_dry_run_prints_plan(bundle_dir, capsys):
+    from spar_hf.hub import SPACE_IGNORE
+
+    manifest_bytes = (bundle_dir / "spar_bundle.json").stat().st_size
+    assert main(["push", "--space", "me/spar-browser", "--bundle", str(bundle_dir), "--dry-run"]) == 0
+    total = 41 + 9 + 6 + manifest_bytes + 0 + 2
+    assert capsys.readouterr().out.splitlines() == [
+        "create_repo('me/spar-browser', repo_type='space', space_sdk='gradio', private=False, exist_ok=True)",
+        f"upload_folder(repo_id='me/spar-browser', folder_path='{bundle_dir}', repo_type='space', "
+        f"ignore_patterns={SPACE_IGNORE}, delete_patterns=['spar_hf/**'], "
+        "commit_message='spar-hf space bundle (spar_hf 0.1.0, dataset me/spar)')  # 6 files",
+        "  README.md  41 bytes",
+        "  app.py  9 bytes",
+        "  requirements.txt  6 bytes",
+        f"  spar_bundle.json  {manifest_bytes} bytes",
+        "  spar_hf/__init__.py  0 bytes",
+        "  spar_hf/eval/data/table4.json  2 bytes",
+        f"total: 6 files, {total} bytes",
+        f"push: in=6 out=0 rejected=0 bytes={total} method=upload_folder dry_run=yes",
+    ]
+
+
+def test_space_plan_is_what_upload_folder_sends(bundle_dir):
+    from huggingface_hub.hf_api import DEFAULT_IGNORE_PATTERNS
+    from huggingface_hub.utils import filter_repo_objects
+
+    from spar_hf.hub import plan_space_push
+
+    plan = plan_space_push(bundle_dir, "me/spar-browser")
+    everything = sorted(p.relative_to(bundle_dir).as_posix() for p in bundle_dir.rglob("*") if p.is_file())
+    sent = list(filter_repo_objects(everything, ignore_patterns=plan.ignore_patterns + DEFAULT_IGNORE_PATTERNS))
+    assert [p for p, _ in plan.files] == sent == sorted([*BUNDLE_FILES, "spar_bundle.json"])
+
+
+def test_space_execute_one_commit(bundle_dir):
+    from spar_hf.hub import SPACE_IGNORE, plan_space_push
+
+    api = FakeApi()
+    plan = plan_space_push(bundle_dir, "me/spar-browser", private=True)
+    assert execute(plan, api=api) == ["commit-2"]
+    assert api.calls[0] == ("create_repo", "me/spar-browser",
+                            {"repo_type": "space", "private": True, "exist_ok": True, "space_sdk": "gradio"})
+    name, kw = api.calls[1]
+    assert name == "upload_folder" and len(api.calls) == 2
+    assert kw == {"repo_id": "me/spar-browser", "folder_path": str(bundle_dir), "repo_type": "space", "allow_patterns": None,
+                  "ignore_patterns": SPACE_IGNORE, "delete_patterns": ["spar_hf/**"],
+                  "commit_message": "spar-hf space bundle (spar_hf 0.1.0, dataset me/spar)"}
+    kw["ignore_patterns"].append("x")  # huggingface_hub appends its defaults in place: the plan must not see it
+    assert plan.ignore_patterns == SPACE_IGNORE
+
+
+def test_space_push_command_uploads(bundle_dir, monkeypatch, capsys):
+    import huggingface_hub
+
+    api = FakeApi()
+    monkeypatch.setattr(huggingface_hub, "HfApi", lambda token=None: api)
+    assert main(["push", "--space", "me/spar-browser", "--bundle", str(bundle_dir)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [c[0] for c in api.calls] == ["create_repo", "upload_folder"]
+    assert out[0] == "commit-2"
+    assert out[1].startswith("push: in=6 out=6 rejected=0 bytes=")
+    assert out[1].endswith("method=upload_folder repo=https://huggingface.co/spaces/me/spar-browser")
+
+
+def test_space_push_of_a_real_bundle(tmp_path):
+    from spar_hf.hub import plan_space_push
+    from spar_hf.space.bundle import write_bundle
+
+    written = write_bundle(tmp_path / "b", "me/spar")
+    plan = plan_space_push(written.folder, "me/spar-browser")
+    assert [p for p, _ in plan.files] == written.files
+    assert plan.total_bytes == written.total_bytes
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--space", "me/s"], "argument --bundle: required with --space"),
+    (["--space", "me/s", "--bundle", "b", "--repo-id", "me/d"], "argument --repo-id: goes with --dataset"),
+    (["--dataset", "hf", "--bundle", "b"], "argument --bundle: goes with --space"),
+    (["--dataset", "hf"], "argument --repo-id: required with --dataset"),
+    (["--dataset", "hf", "--space", "me/s"], "argument --space: not allowed with argument --dataset"),
+    (["--bundle", "b"], "one of the arguments --dataset --space is required"),
+])
+def test_push_mode_combinations_are_argparse_errors(argv, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["push", *argv])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: spar-hf push") and f"spar-hf push: error: {message}" in err
+
+
+def test_space_bad_inputs(bundle_dir, tmp_path, capsys):
+    from spar_hf.hub import plan_space_push
+
+    assert main(["push", "--space", "spar-browser", "--bundle", str(bundle_dir), "--dry-run"]) == 2
+    assert "--space 'spar-browser': expected OWNER/NAME" in capsys.readouterr().err
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(SparError, match="not a Space bundle \\(no spar_bundle.json\\)"):
+        plan_space_push(tmp_path / "plain", "me/s")
+    with pytest.raises(SparError, match="not a directory"):
+        plan_space_push(tmp_path / "absent", "me/s")
+    (bundle_dir / "app.py").unlink()
+    with pytest.raises(SparError, match="files of the bundle are missing \\(app.py\\)"):
+        plan_space_push(bundle_dir, "me/s")
+    (bundle_dir / "spar_bundle.json").write_text("[1]")
+    with pytest.raises(SparError, match="not a bundle manifest"):
+        plan_space_push(bundle_dir, "me/s")
