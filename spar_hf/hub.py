@@ -99,11 +99,12 @@ def card_configs(folder: Path) -> list[str]:
     return configs
 
 
-def _check_repo_id(repo_id: str, option: str) -> None:
+def check_repo_id(repo_id: str, option: str, what: str = "") -> None:
+    """A SparError naming the option unless `repo_id` is a valid OWNER/NAME (`what` says of which repo)."""
     from huggingface_hub.utils import HFValidationError, validate_repo_id
 
     if repo_id.count("/") != 1:
-        raise SparError(f"{option} {repo_id!r}: expected OWNER/NAME")
+        raise SparError(f"{option} {repo_id!r}: expected {what + ' ' if what else ''}OWNER/NAME")
     try:
         validate_repo_id(repo_id)
     except HFValidationError as exc:
@@ -116,7 +117,7 @@ def plan_push(folder: str | Path, repo_id: str, private: bool = False, large_byt
     folder = Path(folder)
     if not folder.is_dir():
         raise SparError(f"{folder}: not a directory")
-    _check_repo_id(repo_id, "--repo-id")
+    check_repo_id(repo_id, "--repo-id")
     configs = card_configs(folder)
     files: list[tuple[str, int]] = [("README.md", (folder / "README.md").stat().st_size)]
     for name in configs:
@@ -144,7 +145,7 @@ def plan_space_push(folder: str | Path, space_id: str, private: bool = False) ->
     folder = Path(folder)
     if not folder.is_dir():
         raise SparError(f"--bundle {folder}: not a directory")
-    _check_repo_id(space_id, "--space")
+    check_repo_id(space_id, "--space")
     manifest = read_manifest(folder)
     missing = [name for name in manifest["files"] if not (folder / name).is_file()]
     if missing:

@@ -65,7 +65,7 @@ def _report(plan, summary, dry_run: bool) -> bool:
 def _push_dataset(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from spar_hf.hub import execute, plan_push
+    from spar_hf.hub import plan_push
     from spar_hf.report import Summary
 
     plan = plan_push(args.dataset, args.repo_id, private=args.private)
@@ -77,25 +77,27 @@ def _push_dataset(args: argparse.Namespace) -> int:
 
         rewrite_card(args.dataset, args.repo_id)
         plan = plan_push(args.dataset, args.repo_id, private=args.private)
-    for url in execute(plan):
-        print(url)
-    summary.n_out = len(plan.files)
-    summary.extra["repo"] = f"https://huggingface.co/datasets/{args.repo_id}"
-    print(summary.line())
-    return 0
+    return _upload(plan, summary, f"https://huggingface.co/datasets/{args.repo_id}")
 
 
 def _push_space(args: argparse.Namespace) -> int:
-    from spar_hf.hub import execute, plan_space_push
+    from spar_hf.hub import plan_space_push
     from spar_hf.report import Summary
 
     plan = plan_space_push(args.bundle, args.space, private=args.private)
     summary = Summary("push", n_in=len(plan.files))
     if _report(plan, summary, args.dry_run):
         return 0
+    return _upload(plan, summary, f"https://huggingface.co/spaces/{args.space}")
+
+
+def _upload(plan, summary, repo_url: str) -> int:
+    """Run the plan (one commit), print the commit URL(s) and the summary line."""
+    from spar_hf.hub import execute
+
     for url in execute(plan):
         print(url)
     summary.n_out = len(plan.files)
-    summary.extra["repo"] = f"https://huggingface.co/spaces/{args.space}"
+    summary.extra["repo"] = repo_url
     print(summary.line())
     return 0

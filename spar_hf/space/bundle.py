@@ -126,17 +126,12 @@ def package_files(root: Path | None = None) -> list[str]:
 
 def check_hub_id(dataset: str) -> str:
     """The dataset a Space shows must be a hub id: the Space cannot read a folder of this machine."""
-    from huggingface_hub.utils import HFValidationError, validate_repo_id
+    from spar_hf.hub import check_repo_id
 
     if Path(dataset).exists():
         raise SparError(f"--dataset {dataset}: a local folder; a Space reads a hub dataset: upload it with "
                         f"`spar-hf push --dataset {dataset} --repo-id OWNER/NAME` and pass OWNER/NAME")
-    if dataset.count("/") != 1:
-        raise SparError(f"--dataset {dataset!r}: expected a hub dataset id OWNER/NAME")
-    try:
-        validate_repo_id(dataset)
-    except HFValidationError as exc:
-        raise SparError(f"--dataset {dataset!r}: {exc}") from None
+    check_repo_id(dataset, "--dataset", "a hub dataset id")
     return dataset
 
 
