@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from spar_hf.train.collate import collate
-from spar_hf.train.decode import IncompleteSample, decode_depth, decode_sample, regroup
+from spar_hf.train.decode import IncompleteSample, decode_depth, decode_sample
 from spar_hf.train.resume import ResumeState, Tracker, merge_states
 
 
@@ -45,6 +45,9 @@ def test_collate_without_depth_has_no_depth_keys():
 
 
 def test_regroup_orders_views_and_rejects_missing_members():
+    def regroup(sample: dict) -> dict:  # the regrouping alone: image bytes kept as they are
+        return decode_sample(sample, images=False)
+
     sample = {"__key__": "k", "__url__": "u", "json": {"n_views": 2, "has_depth": False}, "1.jpg": "B", "0.jpg": "A"}
     assert regroup(sample)["images"] == ["A", "B"]
     with pytest.raises(IncompleteSample, match=r"images \[1\] missing"):

@@ -75,6 +75,7 @@ def _split_view(name: str) -> tuple[int, str] | None:
 
 
 def _assemble(sample: dict[str, Any], meta: dict, value_of: Callable[[str, str, Any], Any]) -> dict[str, Any]:
+    """The promised members as lists, each through `value_of(kind, name, data)`; IncompleteSample if one is missing."""
     key, url = sample.get("__key__"), sample.get("__url__")
     n = int(meta.get("n_views", 0))
     fields = _DEPTH_FIELDS if meta.get("has_depth") else _VIEW_FIELDS
@@ -91,17 +92,6 @@ def _assemble(sample: dict[str, Any], meta: dict, value_of: Callable[[str, str, 
             raise IncompleteSample(f"sample {key} @ {url}: {field} {missing or 'none'} missing of {n} views")
         out[field] = [value_of(kind, *got[i]) for i in range(n)]
     return out
-
-
-def regroup(sample: dict[str, Any]) -> dict[str, Any]:
-    """Decoded `{json, 0.jpg, 1.jpg, 0.depth.png, 0.pose.npy, 0.k.npy, ...}` -> `{json, images, depth, pose, K}`.
-
-    Raises IncompleteSample when a member promised by the json (`n_views`, `has_depth`) is missing.
-    """
-    meta = sample.get("json")
-    if not isinstance(meta, dict):
-        raise IncompleteSample(f"sample {sample.get('__key__')} @ {sample.get('__url__')}: no json member")
-    return _assemble(sample, meta, lambda kind, name, value: value)
 
 
 def _decode_member(kind: str, name: str, data: bytes) -> Any:
