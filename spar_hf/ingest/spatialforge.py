@@ -164,15 +164,10 @@ class _Ingester:
             return
         images: list[ImageInfo] | Rejected | None = None
         multi = len(ex.turns) > 1
-        key, label_key = self.key, self.label_key
         for turn, (question, answer) in enumerate(ex.turns):
             task = UNKNOWN
             try:
-                if "<image>" in question:
-                    question = _IMAGE_TAG.sub("", question)
-                question = question.strip()
-                q_spans = find_boxes(question, key, label_key)
-                a_spans = find_boxes(answer, key, label_key)
+                question, q_spans, a_spans = self._scan(question, answer)
                 task = self._task(ex, question, bool(q_spans), bool(a_spans or ex.field_boxes))
                 if images is None:
                     images = self._images(ex)
@@ -195,11 +190,7 @@ class _Ingester:
         if common is None:
             return False
         source_id, ref, source, task_value, task_field, question, answer = common
-        if "<image>" in question:
-            question = _IMAGE_TAG.sub("", question)
-        question = question.strip()
-        q_spans = find_boxes(question, self.key, self.label_key)
-        a_spans = find_boxes(answer, self.key, self.label_key)
+        question, q_spans, a_spans = self._scan(question, answer)
         if task_field is None:
             task = infer_task(question, bool(q_spans), bool(a_spans))
         else:
@@ -214,6 +205,13 @@ class _Ingester:
             return False
         self._emit(raw, source_id, None, task, question, answer, boxes, count, [image])
         return True
+
+    def _scan(self, question: str, answer: str) -> tuple[str, list, list]:
+        """The question without its `<image>` tags, and the box spans of question and answer."""
+        if "<image>" in question:
+            question = _IMAGE_TAG.sub("", question)
+        question = question.strip()
+        return question, find_boxes(question, self.key, self.label_key), find_boxes(answer, self.key, self.label_key)
 
     def _task(self, ex: Extracted, question: str, q_box: bool, a_box: bool) -> str:
         if ex.task_field is not None:
