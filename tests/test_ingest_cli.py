@@ -312,7 +312,8 @@ def test_deterministic_rerun(fixture, ingested, tmp_path, capsys):
 
 def test_common_path_writes_what_the_general_path_writes(fixture, ingested, tmp_path, monkeypatch, capsys):
     """The short path for common records (`_Ingester._common`) takes the plain single-exchange records with
-    one image path and leaves the rest; with it switched off every file is the same, byte for byte."""
+    one image path, found image and known task (written, or rejected for a box or count) and leaves the rest;
+    with it switched off every file is the same, byte for byte."""
     from spar_hf.ingest.spatialforge import _Ingester
 
     common = _Ingester._common
@@ -320,8 +321,10 @@ def test_common_path_writes_what_the_general_path_writes(fixture, ingested, tmp_
     monkeypatch.setattr(_Ingester, "_common", lambda self, raw: taken.append(common(self, raw)) or taken[-1])
     assert _run(fixture, tmp_path / "on", capsys)[0] == 0
     # good records of the Objects365 and OpenImages thirds (JSONL 14 and JSON 10 per task: i % 3 != 2), plus
-    # k-o365, k-o365-bare and k-oi-val; Pixmo records carry image_sha256, Parquet rows every column (some null)
-    assert sum(taken) == 6 * 14 + 6 * 10 + 3
+    # k-o365, k-o365-bare and k-oi-val; Pixmo records carry image_sha256, Parquet rows every column (some null).
+    # Rejected there: b1-b4 and b7 (box and count reasons) in the JSONL, b1 and b7 in the JSON array; the other
+    # bad records miss their image or task, or have more fields, and go to the general path.
+    assert sum(taken) == 6 * 14 + 6 * 10 + 3 + 5 + 2
     monkeypatch.setattr(_Ingester, "_common", lambda self, raw: False)
     assert _run(fixture, tmp_path / "off", capsys)[0] == 0
     for base in (tmp_path / "on" / "spatialforge", tmp_path / "off" / "spatialforge"):

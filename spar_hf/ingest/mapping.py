@@ -104,8 +104,9 @@ class Mapping:
         self._nested = [(PATH_FIELDS.index(k), k) for k in PATH_FIELDS if not self._plain[k]]
         self._layouts: dict[tuple, tuple[tuple, tuple | None]] = {}
         self._qa_paths = bool(self._compiled["question"] or self._compiled["answer"])
-        self._human = set(self.human_roles)
-        self._gpt = set(self.gpt_roles)
+        # only string roles can ever match (`_turns` skips others), so membership alone implies a string
+        self._human = {r for r in self.human_roles if type(r) is str}
+        self._gpt = {r for r in self.gpt_roles if type(r) is str}
         self._roles_disjoint = not self._human & self._gpt
         self._common = not self._nested and not self._qa_paths and self._roles_disjoint
         self._role_key = self.role_keys[0] if self.role_keys else None  # (empty lists fail in `_turns`, as ever)
@@ -260,12 +261,16 @@ class Mapping:
         ask, reply = conv
         if type(ask) is not dict or type(reply) is not dict:
             return None
-        text_key, role_key = self._text_key, self._role_key
+        text_key = self._text_key
         question, answer = ask.get(text_key), reply.get(text_key)
-        asker, replier = ask.get(role_key), reply.get(role_key)
-        if type(question) is str and type(answer) is str and type(asker) is str and type(replier) is str \
-                and asker in self._human and replier in self._gpt:
-            return question, answer
+        if type(question) is not str or type(answer) is not str:
+            return None
+        role_key = self._role_key
+        try:  # the role sets hold only strings, so a role found in them is one
+            if ask.get(role_key) in self._human and reply.get(role_key) in self._gpt:
+                return question, answer
+        except TypeError:  # a list or object where a role name belongs
+            pass
         return None
 
     def _field_boxes(self, value: Any) -> list[tuple[Any, str | None]]:

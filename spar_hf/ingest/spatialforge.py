@@ -199,19 +199,28 @@ class _Ingester:
             return False
         try:
             image = self.store.get(ref, source, None)
+        except Rejected:
+            return False  # the general path decides which reason comes first
+        try:
             boxes = self._boxes(task, q_spans, a_spans, (), image)
             count = self._count(None, answer, a_spans) if task == "counting" else None
-        except Rejected:
-            return False
+        except Rejected as exc:  # the general path would reach the same check with the same reason
+            self.reject(task, exc.reason, raw)
+            return True
         self._emit(raw, source_id, None, task, question, answer, boxes, count, [image])
         return True
 
     def _scan(self, question: str, answer: str) -> tuple[str, list, list]:
         """The question without its `<image>` tags, and the box spans of question and answer."""
         if "<image>" in question:
-            question = _IMAGE_TAG.sub("", question)
+            if question.startswith("<image>\n") and question.find("<image>", 8) < 0:  # the usual LLaVA prefix
+                question = question[8:]
+            else:
+                question = _IMAGE_TAG.sub("", question)
         question = question.strip()
-        return question, find_boxes(question, self.key, self.label_key), find_boxes(answer, self.key, self.label_key)
+        key, label_key = self.key, self.label_key
+        return (question, find_boxes(question, key, label_key) if "[" in question else [],
+                find_boxes(answer, key, label_key) if "[" in answer else [])
 
     def _task(self, ex: Extracted, question: str, q_box: bool, a_box: bool) -> str:
         if ex.task_field is not None:
@@ -246,8 +255,16 @@ class _Ingester:
         w, h = (image.width, image.height) if image is not None else (0, 0)
         rows = []
         for where, spans in (("question", q_spans), ("answer", a_spans)):
+            if not spans:
+                continue
             for i, span in enumerate(spans, 1):
-                x1, y1, x2, y2 = check_box(span.values, where, i)
+                values = span.values
+                # a bare list holds numbers only (find_boxes checks), so the range check is all a valid one needs
+                if span.kind == "list" and len(values) == 4 and 0 <= values[0] < values[2] <= 1000 \
+                        and 0 <= values[1] < values[3] <= 1000:
+                    x1, y1, x2, y2 = values
+                else:
+                    x1, y1, x2, y2 = check_box(values, where, i)
                 rows.append({"in": where, "label": span.label, "bbox": [x1, y1, x2, y2],
                              "bbox_px": [x1 * w / 1000, y1 * h / 1000, x2 * w / 1000, y2 * h / 1000]})
         for i, (values, label) in enumerate(field_boxes, 1):
@@ -277,13 +294,17 @@ class _Ingester:
               boxes: list[dict], count: int | None, images: list[ImageInfo]) -> None:
         fmt = infer_format(task, question, answer)
         first = images[0]
-        meta: dict = {"file": raw.file, "line": raw.line}
-        if turn is not None:
-            meta["turn"] = turn
-        if source_id is not None:
-            meta["source_id"] = source_id
-        meta["image_source"] = first.root
-        meta["image_size"] = [first.width, first.height]
+        if turn is None and source_id is not None:  # the usual record: the whole head in one literal
+            meta: dict = {"file": raw.file, "line": raw.line, "source_id": source_id, "image_source": first.root,
+                          "image_size": [first.width, first.height]}
+        else:
+            meta = {"file": raw.file, "line": raw.line}
+            if turn is not None:
+                meta["turn"] = turn
+            if source_id is not None:
+                meta["source_id"] = source_id
+            meta["image_source"] = first.root
+            meta["image_size"] = [first.width, first.height]
         if len(images) == 1:
             paths = [first.layout_path]
         else:
