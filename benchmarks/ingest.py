@@ -6,6 +6,8 @@ that process's own peak RSS. Throughput is records per CPU-second of that proces
 shared machine wall time mostly measures the neighbours), wall rate printed too, and as a yardstick
 for the machine the same file parsed with plain `json.loads`. Reference: 50,000 records/s (the
 issue's target); ratio = ours / reference.
+The JSON measures the installed hot path (Cython-compiled by `pip install`, see setup.py); the larger
+file is also ingested with `SPAR_HF_PURE=1` (the same sources, interpreted) and that rate printed.
 Default sizes 50k and 200k records; `--scale` uses 250k and 1M.
 """
 
@@ -25,6 +27,7 @@ N_IMAGES = 64
 CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
+from spar_hf.ingest import spatialforge
 from spar_hf.ingest.images import parse_image_roots
 from spar_hf.ingest.spatialforge import ingest
 ann, images, out = sys.argv[1:4]
@@ -40,7 +43,8 @@ with open(ann, "rb") as fh:
         n += 1
 parse_cpu = time.process_time() - c0
 print(json.dumps({"n_in": result.summary.n_in, "n_out": result.summary.n_out, "wall": wall, "cpu": cpu,
-                  "rss_mb": rss, "json_loads_per_cpu_s": n / parse_cpu}))
+                  "rss_mb": rss, "json_loads_per_cpu_s": n / parse_cpu,
+                  "compiled": not spatialforge.__file__.endswith(".py")}))
 """
 
 
@@ -78,18 +82,27 @@ def make_annotations(path: Path, n: int, refs: list[str]) -> None:
             fh.write(json.dumps(rec) + "\n")
 
 
-def run_size(tmp: Path, n: int, refs_root: Path, refs: list[str]) -> dict:
-    ann = tmp / f"ann_{n}.jsonl"
-    make_annotations(ann, n, refs)
-    out = tmp / f"out_{n}"
+def run_child(ann: Path, refs_root: Path, out: Path, pure: bool = False) -> dict:
     env = dict(os.environ, TQDM_DISABLE="1")
+    env.pop("SPAR_HF_PURE", None)
+    if pure:
+        env["SPAR_HF_PURE"] = "1"
     proc = subprocess.run([sys.executable, "-c", CHILD, str(ann), str(refs_root), str(out)],
                           capture_output=True, text=True, env=env, check=True)
     row = json.loads(proc.stdout.strip().splitlines()[-1])
-    row["n"] = n
-    row["bytes"] = ann.stat().st_size
     row["records_per_s"] = row["n_in"] / row["cpu"]
     row["records_per_wall_s"] = row["n_in"] / row["wall"]
+    return row
+
+
+def run_size(tmp: Path, n: int, refs_root: Path, refs: list[str], pure_too: bool = False) -> dict:
+    ann = tmp / f"ann_{n}.jsonl"
+    make_annotations(ann, n, refs)
+    row = run_child(ann, refs_root, tmp / f"out_{n}")
+    row["n"] = n
+    row["bytes"] = ann.stat().st_size
+    if pure_too:
+        row["pure"] = run_child(ann, refs_root, tmp / f"out_{n}_pure", pure=True)
     ann.unlink()
     return row
 
@@ -102,11 +115,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-ingest-", dir="/tmp") as tmp:
         tmp = Path(tmp)
         refs = make_images(tmp / "o365")
-        rows = [run_size(tmp, n, tmp / "o365", refs) for n in (small, large)]
+        rows = [run_size(tmp, n, tmp / "o365", refs, pure_too=n == large) for n in (small, large)]
     for row in rows:
         print(f"n={row['n']:>9,d} file={row['bytes'] / 1e6:7.1f} MB  {row['records_per_s']:>9,.0f} records/CPU-s "
               f"({row['records_per_wall_s']:,.0f}/wall-s)  peak RSS {row['rss_mb']:6.1f} MB  out={row['n_out']:,d}  "
               f"[machine check: stdlib json.loads alone {row['json_loads_per_cpu_s']:,.0f} lines/CPU-s]")
+    pure = rows[1]["pure"]
+    print(f"hot path: {'compiled (Cython)' if rows[1]['compiled'] else 'pure Python (not compiled at install)'}; "
+          f"the same {large:,} records with SPAR_HF_PURE=1 (interpreted): {pure['records_per_s']:,.0f} records/CPU-s "
+          f"-> compiled/pure x{rows[1]['records_per_s'] / pure['records_per_s']:.2f}")
     growth = rows[1]["rss_mb"] / rows[0]["rss_mb"]
     print(f"peak RSS x{growth:.2f} for x{large // small} records (constant memory: ~x1)")
     value = rows[1]["records_per_s"]
