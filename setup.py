@@ -42,8 +42,11 @@ def ext_modules() -> list:
     except ImportError:
         return []
     sources = [name.replace(".", "/") + ".py" for name in COMPILED]
-    return cythonize(sources, build_dir="build/cython", quiet=True,
-                     compiler_directives={"language_level": 3, "annotation_typing": False})
+    extensions = cythonize(sources, build_dir="build/cython", quiet=True,
+                           compiler_directives={"language_level": 3, "annotation_typing": False})
+    for extension in extensions:
+        extension.extra_compile_args = ["-g0"]  # no debug sections: 8 MB of modules otherwise
+    return extensions
 
 
 setup(ext_modules=ext_modules(), cmdclass={"build_ext": OptionalBuildExt})

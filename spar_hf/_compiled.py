@@ -3,7 +3,9 @@
 An editable install compiles these modules next to their sources, and Python's import system prefers
 an extension module over a `.py` file. Edited after the compile, the source would silently not run;
 `install_guard` (called from spar_hf/__init__.py) loads such a source instead, with a warning.
-No compiled file, or one newer than its source: nothing changes. `SPAR_HF_PURE=1` in the environment
+No compiled file, or one newer than its source: nothing changes. Only source checkouts are watched
+(setup.py beside the package): an installed wheel is never edited, and the times of its files are the
+order pip unpacked them in. `SPAR_HF_PURE=1` in the environment
 runs the sources anyway (Python tracebacks and profiles; the pure side of benchmarks/ingest.py).
 """
 
@@ -42,8 +44,17 @@ def stale_source(fullname: str, path: list[str] | None) -> str | None:
     return None
 
 
+def in_source_checkout() -> bool:
+    """spar_hf runs from a checkout (editable install or PYTHONPATH): setup.py sits beside the package."""
+    return os.path.isfile(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "setup.py"))
+
+
 class FreshSourceFinder(MetaPathFinder):
-    """Finds the compiled modules from their source when the compiled file is older."""
+    """Finds the compiled modules from their source when the compiled file is older (`watch`), or always
+    under SPAR_HF_PURE=1."""
+
+    def __init__(self, watch: bool = True):
+        self.watch = watch
 
     def find_spec(self, fullname: str, path, target=None):
         if fullname not in COMPILED:
@@ -54,7 +65,7 @@ class FreshSourceFinder(MetaPathFinder):
                 if os.path.isfile(source):
                     return importlib.util.spec_from_file_location(fullname, source)
             return None
-        source = stale_source(fullname, path)
+        source = stale_source(fullname, path) if self.watch else None
         if source is None:
             return None
         warnings.warn(f"{fullname}: {source} is newer than its compiled module; running the source "
@@ -64,4 +75,4 @@ class FreshSourceFinder(MetaPathFinder):
 
 def install_guard() -> None:
     if not any(isinstance(f, FreshSourceFinder) for f in sys.meta_path):
-        sys.meta_path.insert(0, FreshSourceFinder())
+        sys.meta_path.insert(0, FreshSourceFinder(watch=in_source_checkout()))

@@ -55,6 +55,19 @@ def test_guard_imports_the_edited_source_and_defers_otherwise(tmp_path, monkeypa
             sys.modules.pop(name, None)
 
 
+def test_installed_packages_are_not_watched(tmp_path, monkeypatch):
+    """pip unpacks a wheel's `mod.py` after `mod<suffix>` (name order), so outside a checkout times say nothing."""
+    _package(tmp_path, "unwatched", 60)
+    monkeypatch.setattr(_compiled, "COMPILED", ("unwatched.mod",))
+    monkeypatch.delenv("SPAR_HF_PURE", raising=False)
+    finder = _compiled.FreshSourceFinder(watch=False)
+    assert finder.find_spec("unwatched.mod", [str(tmp_path / "unwatched")]) is None
+    with pytest.warns(UserWarning, match="newer than its compiled module"):
+        spec = _compiled.FreshSourceFinder(watch=True).find_spec("unwatched.mod", [str(tmp_path / "unwatched")])
+    assert spec.origin == str(tmp_path / "unwatched" / "mod.py")
+    assert _compiled.in_source_checkout()  # these tests run from the repository
+
+
 def test_install_guard_is_idempotent():
     _compiled.install_guard()
     _compiled.install_guard()
