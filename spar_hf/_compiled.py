@@ -5,8 +5,8 @@ an extension module over a `.py` file. Edited after the compile, the source woul
 `install_guard` (called from spar_hf/__init__.py) loads such a source instead, with a warning.
 No compiled file, or one newer than its source: nothing changes. Only source checkouts are watched
 (setup.py beside the package): an installed wheel is never edited, and the times of its files are the
-order pip unpacked them in. `SPAR_HF_PURE=1` in the environment
-runs the sources anyway (Python tracebacks and profiles; the pure side of benchmarks/ingest.py).
+order pip unpacked them in. `SPAR_HF_PURE=1` in the environment runs the sources anyway (Python
+tracebacks and profiles; the pure side of benchmarks/ingest.py).
 """
 
 from __future__ import annotations

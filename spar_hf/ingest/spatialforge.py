@@ -294,17 +294,13 @@ class _Ingester:
               boxes: list[dict], count: int | None, images: list[ImageInfo]) -> None:
         fmt = infer_format(task, question, answer)
         first = images[0]
-        if turn is None and source_id is not None:  # the usual record: the whole head in one literal
-            meta: dict = {"file": raw.file, "line": raw.line, "source_id": source_id, "image_source": first.root,
-                          "image_size": [first.width, first.height]}
-        else:
-            meta = {"file": raw.file, "line": raw.line}
-            if turn is not None:
-                meta["turn"] = turn
-            if source_id is not None:
-                meta["source_id"] = source_id
-            meta["image_source"] = first.root
-            meta["image_size"] = [first.width, first.height]
+        meta: dict = {"file": raw.file, "line": raw.line}
+        if turn is not None:
+            meta["turn"] = turn
+        if source_id is not None:
+            meta["source_id"] = source_id
+        meta["image_source"] = first.root
+        meta["image_size"] = [first.width, first.height]
         if len(images) == 1:
             paths = [first.layout_path]
         else:
