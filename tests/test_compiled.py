@@ -92,4 +92,5 @@ def test_ingest_hot_path_is_compiled_in_this_install():
     pure = bool(os.environ.get("SPAR_HF_PURE"))
     for name in _compiled.COMPILED:
         module = importlib.import_module(name)
-        assert module.__file__.endswith(".py" if pure else SUFFIX), (name, module.__file__)
+        assert module.__file__.endswith(".py" if pure else SUFFIX), \
+            f"{name} runs from {module.__file__}: compile it with `pip install -e .` (or set SPAR_HF_PURE=1)"
