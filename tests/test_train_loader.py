@@ -207,3 +207,47 @@ def test_index_and_shards_over_http(hf_build, rgbd_shards):
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_batches_hold_exactly_the_pixels_pillow_decodes_from_the_source(hf_build, rgbd_shards, workers):
+    rows = parquet_rows(hf_build, "7m-rgbd", "train")
+    index = json.loads(rgbd_shards.read_text())
+    shards = [str(rgbd_shards.parent / s["name"]) for s in index["shards"][:4]]
+    loader = make_loader(shards, batch_size=3, num_workers=workers, seed=2, shuffle_buffer=5)
+    assert loader.dataset.decode_images is False  # views reach collate encoded and are decoded into the batch
+    seen = 0
+    for batch in loader:
+        images, depth = batch["images"].numpy(), batch["depth"].numpy()
+        for i, meta in enumerate(batch["json"]):
+            row = rows[meta["row"]]
+            for v, stored in enumerate(row["images"]):
+                expected = np.asarray(Image.open(io.BytesIO(stored["bytes"])).convert("RGB"))
+                h, w = expected.shape[:2]
+                assert np.array_equal(images[i, v, :, :h, :w].transpose(1, 2, 0), expected)
+                assert np.array_equal(depth[i, v, :h, :w], np.array(Image.open(io.BytesIO(row["depth"][v]["bytes"]))))
+            seen += 1
+    assert seen == sum(s["samples"] for s in index["shards"][:4]) and loader.skipped == 0
+
+
+def test_a_view_that_cannot_be_decoded_drops_its_sample_from_the_batch_with_a_count(hf_build, tmp_path):
+    from spar_hf.shards.writer import write_shards
+
+    write_shards(hf_build, "7m", "validation", tmp_path / "ok")
+    index = json.loads((tmp_path / "ok" / "spar-7m-validation.index.json").read_text())
+    shard = tmp_path / "ok" / index["shards"][0]["name"]
+    broken = tmp_path / "broken.tar"
+    with tarfile.open(shard) as src, tarfile.open(broken, "w", format=tarfile.PAX_FORMAT) as dst:
+        members = src.getmembers()
+        victim = next(m for m in members if m.name.endswith(".0.jpg"))
+        for m in members:
+            data = src.extractfile(m).read()
+            if m.name == victim.name:
+                data = data[: len(data) // 3]  # a JPEG cut short: neither libjpeg-turbo nor Pillow decode it
+                m.size = len(data)
+            dst.addfile(m, io.BytesIO(data))
+    lost = int(victim.name.split("-")[0])
+    loader = make_loader([str(broken)], batch_size=4, seed=0, shuffle_buffer=0)
+    got = [meta["row"] for batch in loader for meta in batch["json"]]
+    n = index["shards"][0]["samples"]
+    assert sorted(got) == sorted(set(range(n)) - {lost}) and loader.skipped == 1

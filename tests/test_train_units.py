@@ -6,6 +6,8 @@ import io
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from spar_hf.train.collate import collate
@@ -125,3 +127,193 @@ def test_tracker_marks_shards_done_by_index_count_and_merges_ranks():
     assert t.state == ResumeState(1)
     with pytest.raises(ValueError, match="different epochs"):
         merge_states([ResumeState(0), ResumeState(1)])
+
+
+def _jpeg(array: np.ndarray, **options) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format="JPEG", **options)
+    return buf.getvalue()
+
+
+def _pillow_rgb(data: bytes) -> np.ndarray:
+    """The reference: Pillow's own decode, converted to RGB."""
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def _textured(h: int, w: int, seed: int = 0) -> np.ndarray:
+    y, x = np.mgrid[0:h, 0:w]
+    smooth = np.stack([(3 * x + y) % 256, (5 * y) % 256, (2 * (x - y)) % 256], -1)
+    noise = np.random.default_rng(seed).integers(-25, 25, smooth.shape)
+    return (smooth + noise).clip(0, 255).astype(np.uint8)
+
+
+JPEG_VARIANTS = {
+    "444": dict(subsampling=0), "422": dict(subsampling=1), "420": dict(subsampling=2),
+    "411": dict(subsampling="4:1:1"), "progressive": dict(progressive=True, subsampling=2),
+    "restarts": dict(restart_marker_blocks=3), "rgb-coded": dict(keep_rgb=True), "q40": dict(quality=40),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(JPEG_VARIANTS))
+@pytest.mark.parametrize("size", [(48, 64), (17, 33), (1, 1)])
+def test_array_decode_gives_pillows_pixels_for_every_jpeg_kind(variant, size):
+    from spar_hf.train.decode import decode_rgb_array, decode_rgb_into, jpeg_size
+
+    data = _jpeg(_textured(*size), **JPEG_VARIANTS[variant])
+    expected = _pillow_rgb(data)
+    assert jpeg_size(data) == size  # decoded by libjpeg-turbo, not Pillow
+    got = decode_rgb_array(data)
+    assert got.dtype == np.uint8 and got.shape == (*size, 3) and got.flags.writeable
+    assert np.array_equal(got, expected)
+    slot = np.zeros((size[0] + 2, size[1] + 3, 3), np.uint8)  # a batch slot wider than the view
+    decode_rgb_into(data, slot[: size[0], : size[1]])
+    assert np.array_equal(slot[: size[0], : size[1]], expected) and not slot[size[0]:].any() and not slot[:, size[1]:].any()
+    contiguous = np.zeros((size[0], size[1], 3), np.uint8)
+    decode_rgb_into(data, contiguous)
+    assert np.array_equal(contiguous, expected)
+
+
+def test_grey_cmyk_and_png_views_become_the_same_rgb_arrays_as_pillow():
+    from spar_hf.train.decode import decode_rgb_array, jpeg_size
+
+    grey = _jpeg(_textured(20, 30)[:, :, 0])
+    assert jpeg_size(grey) == (20, 30)  # grey -> RGB is the same replication in libjpeg and Pillow
+    assert np.array_equal(decode_rgb_array(grey), _pillow_rgb(grey))
+    buf = io.BytesIO()
+    Image.fromarray(_textured(20, 30)).convert("CMYK").save(buf, format="JPEG")
+    cmyk = buf.getvalue()
+    assert jpeg_size(cmyk) is None  # libjpeg's CMYK -> RGB differs from Pillow's: Pillow decodes it
+    assert np.array_equal(decode_rgb_array(cmyk), _pillow_rgb(cmyk))
+    rgba = np.array([[[10, 20, 30, 0], [40, 50, 60, 255]]], np.uint8)
+    assert decode_rgb_array(_png(rgba)).tolist() == [[[10, 20, 30], [40, 50, 60]]]  # alpha dropped, not blended
+    assert decode_rgb_array(_png(np.array([[0, 7]], np.uint8))).tolist() == [[[0, 0, 0], [7, 7, 7]]]
+
+
+def test_array_decode_without_simplejpeg_goes_through_pillow_and_says_so(monkeypatch, caplog):
+    import spar_hf.train.decode as decode
+
+    data = _jpeg(_textured(16, 16))
+    monkeypatch.setattr(decode, "simplejpeg", None)
+    monkeypatch.setattr(decode, "_warned_no_simplejpeg", False)
+    with caplog.at_level("WARNING", logger="spar_hf.train"):
+        assert decode.jpeg_size(data) is None
+        assert np.array_equal(decode.decode_rgb_array(data), _pillow_rgb(data))
+    assert sum("simplejpeg is not installed" in r.message for r in caplog.records) == 1  # once, not per image
+
+
+def _encoded_sample(key: str, views: list[bytes]) -> dict:
+    return {"__key__": key, "__url__": f"/x/{key}.tar", "json": {"id": key, "n_views": len(views)}, "images": views}
+
+
+def test_collate_decodes_stored_views_into_the_padded_batch():
+    a, b, c = _textured(6, 8, 1), _textured(4, 5, 2), _textured(6, 8, 3)
+    jpeg_a, jpeg_b = _jpeg(a, subsampling=0), _jpeg(b, subsampling=2)
+    png_c = _png(c)
+    batch = collate([_encoded_sample("s0", [jpeg_a]), _encoded_sample("s1", [jpeg_b, png_c])])
+    img = batch["images"].numpy().transpose(0, 1, 3, 4, 2)  # back to B, V, H, W, C
+    assert img.shape == (2, 2, 6, 8, 3)
+    assert np.array_equal(img[0, 0], _pillow_rgb(jpeg_a)) and not img[0, 1].any()
+    assert np.array_equal(img[1, 0, :4, :5], _pillow_rgb(jpeg_b))
+    assert not img[1, 0, 4:].any() and not img[1, 0, :, 5:].any()  # padding of the smaller view stays zero
+    assert np.array_equal(img[1, 1], c)  # PNG is lossless: exactly the pixels written
+    assert batch["image_sizes"].tolist() == [[[6, 8], [0, 0]], [[4, 5], [6, 8]]]
+    assert batch["view_mask"].tolist() == [[True, False], [True, True]]
+
+
+def test_collate_drops_a_sample_whose_view_cannot_be_decoded():
+    from spar_hf.train.collate import BadSample
+
+    good = _jpeg(_textured(8, 8))
+    truncated = good[: len(good) // 2]
+    samples = [_encoded_sample("ok0", [good]), _encoded_sample("bad", [good, truncated]), _encoded_sample("ok1", [good])]
+    with pytest.raises(BadSample, match=r"sample bad @ /x/bad.tar: view 1: ") as caught:
+        collate(samples)
+    assert caught.value.index == 1
+    errors = []
+    batch = collate(samples, handler=lambda exn: errors.append(str(exn)) or True)
+    assert batch["id"] == ["ok0", "ok1"] and len(errors) == 1 and "sample bad" in errors[0]
+    assert collate([samples[1]], handler=lambda exn: True) is None  # nothing left to batch
+    with pytest.raises(BadSample):
+        collate(samples, handler=lambda exn: False)  # a handler that refuses re-raises
+
+
+def test_batch_memory_is_reused_only_once_released_and_comes_back_zeroed(monkeypatch):
+    import spar_hf.train.collate as collate_module
+    from spar_hf.train.buffers import BufferPool
+
+    monkeypatch.setattr(collate_module, "_POOL", BufferPool(keep=4))  # no buffers left over by other tests
+    first = collate([_sample("a", [(4, 4)], 200, depth=False), _sample("b", [(4, 4), (4, 4)], 100, depth=False)])
+    held = first["images"].numpy().copy()
+    second = collate([_sample("c", [(4, 4)], 50, depth=False)])
+    assert np.array_equal(first["images"].numpy(), held)  # a batch still held is never written
+    assert second["images"].data_ptr() != first["images"].data_ptr()
+    pointer = first["images"].data_ptr()
+    del first
+    third = collate([_sample("d", [(2, 3)], 9, depth=False), _sample("e", [(1, 1)], 7, depth=False)])
+    assert third["images"].data_ptr() == pointer  # the released buffer is taken again
+    img = third["images"].numpy().transpose(0, 1, 3, 4, 2)
+    assert img.shape == (2, 1, 2, 3, 3)
+    assert img[0, 0].tolist() == [[[9] * 3] * 3] * 2
+    assert img[1, 0].tolist() == [[[7] * 3, [0] * 3, [0] * 3], [[0] * 3] * 3]  # 200s and 100s of the old batch gone
+
+
+def test_buffer_pool_hands_out_zeroed_arrays_and_never_a_busy_buffer():
+    from spar_hf.train.buffers import BufferPool
+
+    pool = BufferPool(keep=2)
+    a, mark = pool.zeros((2, 3), np.uint16)
+    mark(a[1, :2])
+    a[1, :2] = 65535
+    pointer_a = a.ctypes.data
+    b, _ = pool.zeros((2, 3), np.uint16)
+    c, _ = pool.zeros((2, 3), np.uint16)  # both kept buffers busy: c is a one-off
+    assert len({a.ctypes.data, b.ctypes.data, c.ctypes.data}) == 3
+    del a
+    again, _ = pool.zeros((3, 2), np.uint16)
+    assert again.ctypes.data == pointer_a and again.shape == (3, 2) and not again.any()  # marked bytes zeroed
+    del b
+    big, _ = pool.zeros((100,), np.float32)  # larger than the idle buffer: a new one takes its place
+    assert big.nbytes == 400 and not big.any()
+    assert again.tolist() == [[0, 0], [0, 0], [0, 0]] and big.ctypes.data != again.ctypes.data
+
+
+_VIEW = st.tuples(st.integers(1, 5), st.integers(1, 5), st.integers(1, 255))  # h, w, fill
+_BATCH = st.tuples(st.lists(st.lists(_VIEW, min_size=1, max_size=3), min_size=1, max_size=3), st.booleans())
+
+
+@settings(max_examples=60, deadline=None, database=None, derandomize=True)
+@given(st.lists(_BATCH, min_size=1, max_size=12))
+def test_pooled_batches_equal_fresh_zero_padded_ones_and_held_ones_never_change(batches):
+    """Whatever order batches of whatever shapes are made, dropped or held in: each batch is exactly its views
+    on zeros, and a held batch is never written again (the pool reuses only released buffers)."""
+    import spar_hf.train.collate as collate_module
+    from spar_hf.train.buffers import BufferPool
+
+    saved = collate_module._POOL
+    collate_module._POOL = BufferPool(keep=3)
+    try:
+        held = []
+        for views_per_sample, hold in batches:
+            samples = [{"__key__": str(i), "__url__": "u", "json": {"id": str(i)},
+                        "images": [np.full((h, w, 3), f, np.uint8) for h, w, f in views],
+                        "depth": [np.full((h, w), 200 * f + 1, np.uint16) for h, w, f in views],
+                        "pose": [np.eye(4, dtype=np.float32)] * len(views), "K": [np.eye(3, dtype=np.float32)] * len(views)}
+                       for i, views in enumerate(views_per_sample)]
+            batch = collate(samples)
+            v = max(len(views) for views in views_per_sample)
+            h = max(vh for views in views_per_sample for vh, _, _ in views)
+            w = max(vw for views in views_per_sample for _, vw, _ in views)
+            images = np.zeros((len(samples), v, h, w, 3), np.uint8)
+            depth = np.zeros((len(samples), v, h, w), np.uint16)
+            for i, views in enumerate(views_per_sample):
+                for j, (vh, vw, f) in enumerate(views):
+                    images[i, j, :vh, :vw] = f
+                    depth[i, j, :vh, :vw] = 200 * f + 1
+            assert np.array_equal(batch["images"].numpy(), images.transpose(0, 1, 4, 2, 3))
+            assert np.array_equal(batch["depth"].numpy(), depth)
+            if hold:
+                held.append((batch, batch["images"].numpy().copy(), depth))
+        for batch, images, depth in held:
+            assert np.array_equal(batch["images"].numpy(), images) and np.array_equal(batch["depth"].numpy(), depth)
+    finally:
+        collate_module._POOL = saved
