@@ -251,3 +251,34 @@ def test_a_view_that_cannot_be_decoded_drops_its_sample_from_the_batch_with_a_co
     got = [meta["row"] for batch in loader for meta in batch["json"]]
     n = index["shards"][0]["samples"]
     assert sorted(got) == sorted(set(range(n)) - {lost}) and loader.skipped == 1
+
+
+def test_workers_write_released_buffers_again_and_never_one_still_held(hf_build, rgbd_shards):
+    rows = parquet_rows(hf_build, "7m-rgbd", "train")
+    index = json.loads(rgbd_shards.read_text())
+    shards = [str(rgbd_shards.parent / s["name"]) for s in index["shards"][:6]]
+
+    def expected(batch, i, v):
+        row = rows[batch["json"][i]["row"]]
+        image = np.asarray(Image.open(io.BytesIO(row["images"][v]["bytes"])).convert("RGB"))
+        return image, np.array(Image.open(io.BytesIO(row["depth"][v]["bytes"])))
+
+    loader = make_loader(shards, batch_size=2, num_workers=2, seed=3, shuffle_buffer=4)
+    held, n = [], 0
+    for k, batch in enumerate(loader):
+        assert "__buffers__" not in batch
+        images, depth = batch["images"].numpy(), batch["depth"].numpy()
+        for i in range(len(batch["json"])):
+            for v in range(batch["json"][i]["n_views"]):
+                image, dmap = expected(batch, i, v)
+                h, w = image.shape[:2]
+                assert np.array_equal(images[i, v, :, :h, :w].transpose(1, 2, 0), image)
+                assert np.array_equal(depth[i, v, :h, :w], dmap)
+            assert not images[i, batch["json"][i]["n_views"]:].any()  # padding views zero, also in a reused buffer
+            n += 1
+        if k % 3 == 0:  # kept by the training loop: its buffers must never be written again
+            held.append((batch, images.copy(), depth.copy()))
+    for batch, images, depth in held:
+        assert np.array_equal(batch["images"].numpy(), images) and np.array_equal(batch["depth"].numpy(), depth)
+    assert n == sum(s["samples"] for s in index["shards"][:6]) and loader.skipped == 0
+    assert loader.worker_buffers.reused > 0  # released buffers did come back to the workers

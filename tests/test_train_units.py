@@ -317,3 +317,21 @@ def test_pooled_batches_equal_fresh_zero_padded_ones_and_held_ones_never_change(
             assert np.array_equal(batch["images"].numpy(), images) and np.array_equal(batch["depth"].numpy(), depth)
     finally:
         collate_module._POOL = saved
+
+
+@pytest.mark.parametrize("strategy", ["file_descriptor", "file_system"])
+def test_shared_zeros_is_zeroed_shared_memory_under_either_sharing_strategy(strategy):
+    import torch.multiprocessing
+
+    from spar_hf.train.buffers import shared_zeros
+
+    before = torch.multiprocessing.get_sharing_strategy()
+    torch.multiprocessing.set_sharing_strategy(strategy)
+    try:
+        tensor = shared_zeros((3, 1000, 7), np.uint16)
+        assert tensor.is_shared() and tuple(tensor.shape) == (3, 1000, 7) and str(tensor.dtype) == "torch.uint16"
+        assert int(tensor.sum()) == 0
+        tensor.numpy()[2, 999, 6] = 65535  # writable through numpy, the way collate fills it
+        assert int(tensor[2, 999, 6]) == 65535
+    finally:
+        torch.multiprocessing.set_sharing_strategy(before)

@@ -8,8 +8,9 @@ count: every array view and tensor made from it refers to it, so a buffer that a
 (the training loop, a pinned copy in progress, a kept view) is never written. Only what the last
 batch wrote is zeroed again before reuse.
 
-A worker's batch must be in shared memory to reach the main process, and the main process owns it
-from then on, so workers get fresh shared memory per batch (`shared_zeros`).
+A worker's batch must be in shared memory to reach the main process, which owns it from then on:
+`WorkerBuffers` lets a worker write the same shared buffers again once the main process has let go
+of the batches sent in them (without it, fresh shared memory per batch: `shared_zeros`).
 """
 
 from __future__ import annotations
@@ -96,7 +97,6 @@ def shared_zeros(shape: tuple[int, ...], dtype: type) -> Any:
     import torch.multiprocessing
 
     nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
-    tensor_dtype = torch.from_numpy(np.empty(0, dtype)).dtype
     if (hasattr(os, "memfd_create") and hasattr(torch.UntypedStorage, "_new_shared_fd_cpu")
             and torch.multiprocessing.get_sharing_strategy() == "file_descriptor"):
         fd = os.memfd_create("spar-batch", os.MFD_CLOEXEC)
@@ -107,4 +107,101 @@ def shared_zeros(shape: tuple[int, ...], dtype: type) -> Any:
             os.close(fd)
     else:
         storage = torch.UntypedStorage._new_shared(nbytes)
-    return torch.empty(0, dtype=tensor_dtype).set_(storage, 0, shape)
+    return _tensor_on(storage, shape, dtype)
+
+
+def _tensor_on(storage: Any, shape: tuple[int, ...], dtype: type) -> Any:
+    """A tensor of `shape` and numpy `dtype` over the start of a torch storage."""
+    import torch
+
+    return torch.empty(0, dtype=torch.from_numpy(np.empty(0, dtype)).dtype).set_(storage, 0, shape)
+
+
+class SharedBuffer(Buffer):
+    """A Buffer in shared memory: its memfd stays mapped in the worker, so writing it again faults no page."""
+
+    def __init__(self, nbytes: int):
+        self.memory = shared_zeros((nbytes,), np.uint8)
+        self.flat = self.memory.numpy()
+        self._dirty = []
+
+    def tensor(self, shape: tuple[int, ...], dtype: type) -> Any:
+        """The tensor over the array `take(shape, dtype)` returns (the same memory, sent by file descriptor)."""
+        return _tensor_on(self.memory.untyped_storage(), shape, dtype)
+
+
+_FREE, _BUSY = 0, 1
+
+
+class WorkerBuffers:
+    """Shared batch buffers that DataLoader workers reuse once the main process has let them go.
+
+    Made in the main process for one pass of a DataLoader (`per_worker` slots for each worker) and
+    handed to the workers inside the collate function. A worker takes a free slot for a batch array
+    and names it in the batch; the main process (`SparLoader`) watches the storage of each tensor it
+    receives and frees its slot once the storage has expired, i.e. nothing in the main process (the
+    training loop, a pinned copy, a kept view) refers to it any more. A worker with no free slot uses
+    fresh shared memory. Slot states live in shared memory; only a worker sets a slot busy and only
+    the main process sets it free again.
+    """
+
+    def __init__(self, workers: int, per_worker: int):
+        import multiprocessing
+
+        self.per_worker = per_worker
+        self._busy = multiprocessing.RawArray("b", workers * per_worker)
+        self._uses = multiprocessing.RawArray("i", workers * per_worker)
+        self._buffers: dict[int, SharedBuffer] = {}  # worker side
+        self._watched: list[tuple[int, Any]] = []  # main side: (slot, weak reference to the storage sent in it)
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_buffers": {}, "_watched": []}
+
+    @property
+    def reused(self) -> int:
+        """How many times a worker wrote a batch into a buffer it had written before (all workers so far)."""
+        return sum(max(0, n - 1) for n in self._uses)
+
+    def zeros(self, shape: tuple[int, ...], dtype: type) -> tuple[np.ndarray, Any, Callable[[np.ndarray], None], int]:
+        """Worker side: (array, the tensor over it, `mark`, slot or -1 for fresh memory)."""
+        import torch.utils.data
+
+        nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+        first = torch.utils.data.get_worker_info().id * self.per_worker
+        for slot in range(first, first + self.per_worker):
+            if self._busy[slot] == _FREE:
+                buffer = self._buffers.get(slot)
+                if buffer is None or buffer.nbytes < nbytes:
+                    buffer = self._buffers[slot] = SharedBuffer(nbytes)
+                self._busy[slot] = _BUSY
+                self._uses[slot] += 1
+                return buffer.take(shape, dtype), buffer.tensor(shape, dtype), buffer.mark, slot
+        tensor = shared_zeros(shape, dtype)
+        return tensor.numpy(), tensor, no_mark, -1
+
+    def give_back(self, slot: int) -> None:
+        """Worker side: a slot taken for a batch that was never sent (a bad sample made it again)."""
+        if slot >= 0:
+            self._busy[slot] = _FREE
+
+    def watch(self, slots: dict[str, int], batch: dict[str, Any]) -> None:
+        """Main side: the batch's tensors named in `slots` live in those slots until their storages expire."""
+        from torch.multiprocessing.reductions import StorageWeakRef
+
+        for field, slot in slots.items():
+            if slot >= 0:
+                self._watched.append((slot, StorageWeakRef(batch[field].untyped_storage())))
+
+    def release(self) -> None:
+        """Main side: free the slots whose batches nothing refers to any more."""
+        kept = []
+        for slot, ref in self._watched:
+            if ref.expired():
+                self._busy[slot] = _FREE
+            else:
+                kept.append((slot, ref))
+        self._watched = kept
+
+
+def no_mark(part: np.ndarray) -> None:
+    """Fresh memory: nothing to zero later."""

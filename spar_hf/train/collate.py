@@ -13,7 +13,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from spar_hf.train.buffers import BufferPool, shared_zeros
+from spar_hf.train.buffers import BufferPool, WorkerBuffers, no_mark, shared_zeros
 from spar_hf.train.decode import decode_depth, decode_rgb_array, decode_rgb_into, jpeg_size
 
 TEXT_FIELDS = ("id", "task", "question", "answer")
@@ -48,23 +48,24 @@ def _view(view: Any) -> tuple[tuple[int, int], Any]:
     return array.shape[:2], array
 
 
-def _no_mark(target: np.ndarray) -> None:
-    """Shared memory is fresh for every batch: nothing to zero later."""
-
-
-def _zeros(shape: tuple[int, ...], dtype: type) -> tuple[np.ndarray, Any, Callable[[np.ndarray], None]]:
+def _zeros(shape: tuple[int, ...], dtype: type, ring: WorkerBuffers | None,
+           slots: dict[str, int], field: str) -> tuple[np.ndarray, Any, Callable[[np.ndarray], None]]:
     """A zeroed array to fill, the tensor sharing its memory, and `mark(part)` to call before writing a part.
 
     In a DataLoader worker the memory is shared memory from the start (as torch's default_collate
     does): a tensor in ordinary memory would be copied whole into shared memory to reach the main
-    process, padding included (a batch of 8 with 5 views of 640x480 is 37 MB, mostly zeros).
-    In the main process it comes from the buffer pool.
+    process, padding included (a batch of 8 with 5 views of 640x480 is 37 MB, mostly zeros). With
+    `ring` (SparLoader's workers) a buffer the main process has let go is written again; the slot
+    used goes into `slots[field]`. In the main process the memory comes from the buffer pool.
     """
-    import torch
+    import torch.utils.data
 
     if torch.utils.data.get_worker_info() is not None:
+        if ring is not None:
+            array, tensor, mark, slots[field] = ring.zeros(shape, dtype)
+            return array, tensor, mark
         tensor = shared_zeros(shape, dtype)
-        return tensor.numpy(), tensor, _no_mark
+        return tensor.numpy(), tensor, no_mark
     array, mark = _POOL.zeros(shape, dtype)
     return array, torch.from_numpy(array), mark
 
@@ -82,7 +83,7 @@ def _guarded(index: int, sample: dict[str, Any], what: str, work: Callable[[], A
                                f"{type(exn).__name__}: {exn}") from exn
 
 
-def _collate(samples: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def _collate(samples: Sequence[dict[str, Any]], ring: WorkerBuffers | None, slots: dict[str, int]) -> dict[str, Any]:
     import torch
 
     b = len(samples)
@@ -91,7 +92,7 @@ def _collate(samples: Sequence[dict[str, Any]]) -> dict[str, Any]:
     v = max(len(a) for a in views)
     h = max(size[0] for a in views for size, _ in a)
     w = max(size[1] for a in views for size, _ in a)
-    images, images_tensor, mark = _zeros((b, v, h, w, 3), np.uint8)
+    images, images_tensor, mark = _zeros((b, v, h, w, 3), np.uint8, ring, slots, "images")
     mask = np.zeros((b, v), dtype=bool)
     sizes = np.zeros((b, v, 2), dtype=np.int64)
     for i, sample_views in enumerate(views):
@@ -119,7 +120,7 @@ def _collate(samples: Sequence[dict[str, Any]]) -> dict[str, Any]:
                   for i, s in enumerate(samples)]
         dh = max(d.shape[0] for ds in depths for d in ds)
         dw = max(d.shape[1] for ds in depths for d in ds)
-        depth, depth_tensor, mark = _zeros((b, v, dh, dw), np.uint16)
+        depth, depth_tensor, mark = _zeros((b, v, dh, dw), np.uint16, ring, slots, "depth")
         pose = np.tile(np.eye(4, dtype=np.float32), (b, v, 1, 1))
         K = np.tile(np.eye(3, dtype=np.float32), (b, v, 1, 1))
         for i, s in enumerate(samples):
@@ -130,11 +131,13 @@ def _collate(samples: Sequence[dict[str, Any]]) -> dict[str, Any]:
                 pose[i, j] = s["pose"][j]
                 K[i, j] = s["K"][j]
         batch.update(depth=depth_tensor, pose=torch.from_numpy(pose), K=torch.from_numpy(K))
+    if ring is not None and slots:
+        batch["__buffers__"] = dict(slots)  # SparLoader pops it and frees the slots when the batch is let go
     return batch
 
 
-def collate(samples: Sequence[dict[str, Any]],
-            handler: Callable[[BaseException], bool] | None = None) -> dict[str, Any] | None:
+def collate(samples: Sequence[dict[str, Any]], handler: Callable[[BaseException], bool] | None = None,
+            ring: WorkerBuffers | None = None) -> dict[str, Any] | None:
     """Padded batch of regrouped samples.
 
     - `images`: uint8 [B, V, 3, H, W], V / H / W the batch maxima, padding zero (bottom/right);
@@ -145,13 +148,17 @@ def collate(samples: Sequence[dict[str, Any]],
 
     A sample whose stored view or depth cannot be decoded raises BadSample; with a `handler` (the
     loader's skip counter) the error is handed to it and the batch is made of the other samples
-    (None if none is left), unless the handler returns False.
+    (None if none is left), unless the handler returns False. `ring`: shared buffers for SparLoader's
+    DataLoader workers (spar_hf.train.buffers.WorkerBuffers); the batch then names its slots in `__buffers__`.
     """
     samples = list(samples)
     while samples:
+        slots: dict[str, int] = {}
         try:
-            return _collate(samples)
+            return _collate(samples, ring, slots)
         except BadSample as bad:
+            for slot in slots.values():
+                ring.give_back(slot)
             if handler is None or not handler(bad):
                 raise
             del samples[bad.index]

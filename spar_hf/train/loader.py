@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from spar_hf.errors import SparError
 from spar_hf.shards.index import read_index, shard_id, shard_urls
+from spar_hf.train.buffers import WorkerBuffers
 from spar_hf.train.collate import collate
 from spar_hf.train.decode import IMAGE_TYPES, decode_sample, draw_sample_markers
 from spar_hf.train.resume import ResumeState, Tracker
@@ -35,6 +36,7 @@ except ModuleNotFoundError:  # torch is the `train` extra; plain webdataset use 
 
 
 PIL_BLOCKS = 32
+_END = object()
 
 
 def keep_pil_blocks(n: int) -> None:
@@ -168,10 +170,9 @@ class SparLoader:
                  collate_fn: Callable | None = None, **dataloader_kwargs: Any):
         self.dataset = dataset
         self.batch_size, self.num_workers = batch_size, num_workers
-        # the default collate decodes stored views into the batch and hands a bad one to the skip counter
-        self.collate_fn = collate_fn or functools.partial(collate, handler=dataset.skipped)
-        self.kwargs = dataloader_kwargs
+        self.collate_fn, self.kwargs = collate_fn, dataloader_kwargs
         self.tracker = Tracker(dataset.counts)
+        self.worker_buffers: WorkerBuffers | None = None  # the last pass's, when workers batched with our collate
 
     @property
     def epoch(self) -> int:
@@ -187,12 +188,28 @@ class SparLoader:
         self.dataset.set_epoch(self.epoch)
         self.dataset.resume = self.tracker.state.copy()
         kwargs = dict(self.kwargs)
+        ring = None
         if self.batch_size is not None:
-            kwargs["collate_fn"] = self.collate_fn
-        loader = DataLoader(self.dataset, batch_size=self.batch_size, num_workers=self.num_workers, **kwargs)
-        for batch in loader:
+            # the default collate decodes stored views into the batch and hands a bad one to the skip counter;
+            # with workers it writes into shared buffers that come back once this process lets a batch go
+            if self.collate_fn is None and self.num_workers > 0:
+                in_flight = (kwargs.get("prefetch_factor") or 2) + 2  # prefetched, being made, held by the loop
+                ring = WorkerBuffers(self.num_workers, per_worker=2 * in_flight)  # images and depth
+            kwargs["collate_fn"] = self.collate_fn or functools.partial(collate, handler=self.dataset.skipped,
+                                                                        ring=ring)
+        self.worker_buffers = ring
+        batches = iter(DataLoader(self.dataset, batch_size=self.batch_size, num_workers=self.num_workers, **kwargs))
+        while True:
+            batch = None  # our own reference to the last batch must not keep its buffers busy
+            if ring is not None:
+                ring.release()
+            batch = next(batches, _END)
+            if batch is _END:
+                break
             if batch is None:  # every sample of the batch was bad (counted by the skip counter)
                 continue
+            if ring is not None:
+                ring.watch(batch.pop("__buffers__", {}), batch)
             self.tracker.observe_batch(batch)
             yield batch
         self.tracker.end_epoch()
