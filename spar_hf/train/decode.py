@@ -6,10 +6,10 @@ each decoded once. Other members are never decoded: a pickle or torch file in a 
 inert bytes, and no time goes into members nobody reads. Depth keeps uint16 (webdataset's image
 decoders would clip it to 8 bits; formats.md section 5).
 
-Views come as RGB PIL images (`image_type="pil"`) or as HxWx3 uint8 arrays (`"numpy"`, what batching
-needs). For arrays, JPEGs go straight from libjpeg-turbo into the array (simplejpeg, the same decoder
-settings as Pillow's, so the same pixels): turning a decoded PIL image into an array costs more than
-decoding it (Pillow's `tobytes` repacks every pixel), which made batched loading 2.5x slower than decoding.
+Views come as RGB PIL images. Batching (spar_hf.train.collate) wants arrays instead: `jpeg_size`,
+`decode_rgb_into` and `decode_rgb_array` take JPEGs straight from libjpeg-turbo into the array
+(simplejpeg, the same decoder settings as Pillow's, so the same pixels): turning a decoded PIL image
+into an array costs more than decoding it (Pillow's `tobytes` repacks every pixel).
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ except ImportError:  # the `train` extra brings it; without it arrays are made t
 log = logging.getLogger("spar_hf.train")
 
 IMAGE_EXTS = ("jpg", "jpeg", "png", "webp", "gif", "bmp")
-IMAGE_TYPES = ("pil", "numpy")
 _TURBO_COLOURS = ("YCbCr", "Gray", "RGB")  # what libjpeg converts to RGB exactly as Pillow does; CMYK/YCCK differ
 _warned_no_simplejpeg = False
 _VIEW_FIELDS = {"image": "images"}
@@ -177,28 +176,21 @@ def _decode_member(kind: str, name: str, data: bytes) -> Any:
     return decode_npy(data)
 
 
-def _decode_member_arrays(kind: str, name: str, data: bytes) -> Any:
-    return decode_rgb_array(data) if kind == "image" else _decode_member(kind, name, data)
-
-
 def _decode_arrays_only(kind: str, name: str, data: bytes) -> Any:
     return decode_npy(data) if kind.endswith(".npy") else data
 
 
-def decode_sample(sample: dict[str, Any], images: bool = True, image_type: str = "pil") -> dict[str, Any]:
+def decode_sample(sample: dict[str, Any], images: bool = True) -> dict[str, Any]:
     """A raw tar sample (bytes per member) -> `{json, images, depth, pose, K}` lists, in one pass.
 
-    Views are RGB PIL images, or HxWx3 uint8 arrays with `image_type="numpy"`. `images=False` leaves
-    images and depth as their stored bytes (pose and K are still arrays).
+    `images=False` leaves images and depth as their stored bytes (pose and K are still arrays).
     Raises IncompleteSample when the json or a member it promises is missing.
     """
     raw = sample.get("json")
     meta = decode_json(raw) if isinstance(raw, (bytes, bytearray, memoryview)) else raw
     if not isinstance(meta, dict):
         raise IncompleteSample(f"sample {sample.get('__key__')} @ {sample.get('__url__')}: no json member")
-    if not images:
-        return _assemble(sample, meta, _decode_arrays_only)
-    return _assemble(sample, meta, _decode_member_arrays if image_type == "numpy" else _decode_member)
+    return _assemble(sample, meta, _decode_member if images else _decode_arrays_only)
 
 
 def draw_sample_markers(sample: dict[str, Any]) -> dict[str, Any]:

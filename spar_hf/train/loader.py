@@ -3,8 +3,8 @@
 `SparShards` is the IterableDataset (one webdataset pipeline per epoch): shard list from an index
 JSON or a brace pattern (local paths or URLs), a shard shuffle seeded by (seed, epoch) and thus
 identical on every rank, `split_by_node` + `split_by_worker`, our tar stage (spar_hf.train.tarstream),
-a per-worker seeded sample shuffle, one-pass decoding into view lists (PIL images, or arrays when
-batching) that keeps depth uint16, and optional marker drawing.
+a per-worker seeded sample shuffle, one-pass decoding into view lists that keeps depth uint16 (when
+batching, `collate` decodes the views into the batch instead), and optional marker drawing.
 `resampled=True` draws shards with replacement and `with_epoch` gives every rank the same number
 of samples per epoch. `SparLoader` wraps a torch DataLoader and tracks the position
 (`state_dict` / `load_state_dict`, see spar_hf.train.resume).
@@ -23,7 +23,7 @@ from spar_hf.errors import SparError
 from spar_hf.shards.index import read_index, shard_id, shard_urls
 from spar_hf.train.buffers import WorkerBuffers
 from spar_hf.train.collate import collate
-from spar_hf.train.decode import IMAGE_TYPES, decode_sample, draw_sample_markers
+from spar_hf.train.decode import decode_sample, draw_sample_markers
 from spar_hf.train.resume import ResumeState, Tracker
 from spar_hf.train.tarstream import tar_samples
 
@@ -87,26 +87,22 @@ def resolve_source(source: str | Sequence[str]) -> tuple[list[str], dict[str, in
 class SparShards(IterableDataset):
     """Samples `{"__key__", "__url__", "json", "images": [PIL RGB], "depth": [uint16], "pose": [4x4], "K": [3x3]}`.
 
-    `image_type="numpy"` gives the views as HxWx3 uint8 arrays instead (same pixels; what `collate`
-    needs, and much cheaper to make than a PIL image turned into an array). `decode_images=False`
-    leaves images and depth as the stored bytes (decode elsewhere, e.g. on GPU).
+    `decode_images=False` leaves images and depth as the stored bytes (what `make_loader` batches:
+    `collate` decodes them into the batch; or decode elsewhere, e.g. on GPU).
     """
 
     def __init__(self, source: str | Sequence[str], *, seed: int = 0, shuffle_shards: bool = True,
                  shuffle_buffer: int = 256, resampled: bool = False, epoch_samples: int | None = None,
-                 decode_images: bool = True, image_type: str = "pil", draw_markers: bool = False,
+                 decode_images: bool = True, draw_markers: bool = False,
                  transform: Callable[[dict], dict] | None = None, pil_blocks: int | None = PIL_BLOCKS):
         self.urls, self.counts = resolve_source(source)
-        if image_type not in IMAGE_TYPES:
-            raise SparError(f"image_type {image_type!r}: expected one of {', '.join(IMAGE_TYPES)}")
-        if draw_markers and (not decode_images or image_type != "pil"):
-            raise SparError("draw_markers needs decode_images=True and image_type='pil' (markers are drawn with PIL)")
+        if draw_markers and not decode_images:
+            raise SparError("draw_markers needs decode_images=True")
         if resampled and not epoch_samples:
             raise SparError("resampled=True needs epoch_samples (samples per rank per epoch)")
         self.seed, self.shuffle_shards, self.shuffle_buffer = seed, shuffle_shards, shuffle_buffer
         self.resampled, self.epoch_samples = resampled, epoch_samples
-        self.decode_images, self.image_type = decode_images, image_type
-        self.draw_markers, self.transform = draw_markers, transform
+        self.decode_images, self.draw_markers, self.transform = decode_images, draw_markers, transform
         self.pil_blocks = pil_blocks
         self.skipped = SkipCounter()
         self.epoch = 0
@@ -146,8 +142,7 @@ class SparShards(IterableDataset):
         if self.shuffle_buffer > 1:
             seed = f"{self.seed}/{self.epoch}/{rank}/{worker}"
             stages.append(wds.shuffle(self.shuffle_buffer, initial=self.shuffle_buffer, rng=random.Random(seed)))
-        stages.append(wds.map(functools.partial(decode_sample, images=self.decode_images, image_type=self.image_type),
-                              handler=handler))
+        stages.append(wds.map(functools.partial(decode_sample, images=self.decode_images), handler=handler))
         if self.draw_markers:
             stages.append(wds.map(draw_sample_markers, handler=handler))
         if self.transform is not None:
@@ -232,9 +227,9 @@ def make_loader(source: str | Sequence[str], *, batch_size: int | None = 8, num_
 
     With batching, views stay encoded until `collate` decodes them straight into the batch
     (`decode_images=False`), unless a per-sample step needs them decoded first: `draw_markers`,
-    `transform`, or an explicit `decode_images` / `image_type`."""
+    `transform`, or an explicit `decode_images`."""
     decoded_first = (dataset_kwargs.get("draw_markers") or dataset_kwargs.get("transform") is not None
-                     or "decode_images" in dataset_kwargs or "image_type" in dataset_kwargs)
+                     or "decode_images" in dataset_kwargs)
     if batch_size is not None and not decoded_first:
         dataset_kwargs["decode_images"] = False
     return SparLoader(SparShards(source, **dataset_kwargs), batch_size=batch_size, num_workers=num_workers)
