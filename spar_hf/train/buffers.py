@@ -1,6 +1,7 @@
 """Zeroed memory for batches: reused buffers in the main process, sparse shared memory in DataLoader workers.
 
-In the main process a buffer is reused once nothing holds the batch last made in it. A fresh batch array is new memory from the OS, and every page of it pays a fault on first write
+In the main process a buffer is reused once nothing holds the batch last made in it. A fresh batch
+array is new memory from the OS, and every page of it pays a fault on first write
 (on this project's VMs 3-5 us a page, 0.7-1.1 ms per 640x480 view: more than decoding the JPEG).
 A training loop holds one batch while the next is built and then lets it go, so a few buffers
 taking turns keep the memory warm. Whether a buffer is still in use is read off its reference
@@ -30,11 +31,15 @@ except ImportError:  # numpy < 2
 _IDLE_REFS = 2  # an idle buffer's array is referred to by the Buffer and by getrefcount's argument
 
 
+def _nbytes(shape: tuple[int, ...], dtype: type) -> int:
+    return int(np.prod(shape)) * np.dtype(dtype).itemsize
+
+
 class Buffer:
     """One flat byte buffer handed out as a zeroed array; `mark` remembers what was written, to zero it next time."""
 
-    def __init__(self, nbytes: int):
-        self.flat = np.zeros(nbytes, np.uint8)  # calloc: pages nobody writes are never allocated
+    def __init__(self, flat: np.ndarray):
+        self.flat = flat  # zeroed uint8
         self._dirty: list[tuple[int, int]] = []
 
     @property
@@ -50,8 +55,7 @@ class Buffer:
         for low, high in self._dirty:
             self.flat[low - base:high - base] = 0
         self._dirty.clear()
-        nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
-        return self.flat[:nbytes].view(dtype).reshape(shape)
+        return self.flat[:_nbytes(shape, dtype)].view(dtype).reshape(shape)
 
     def mark(self, part: np.ndarray) -> None:
         """`part` (of the array from `take`) is about to be written: zero its bytes on the next `take`."""
@@ -72,12 +76,12 @@ class BufferPool:
         An idle buffer big enough is reused; otherwise a new one replaces an idle smaller one, or is
         kept while there is room, or (every kept buffer busy) serves this array only.
         """
-        nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+        nbytes = _nbytes(shape, dtype)
         with self._lock:
             idle = [i for i, b in enumerate(self._buffers) if b.idle()]
             buffer = next((self._buffers[i] for i in idle if self._buffers[i].nbytes >= nbytes), None)
             if buffer is None:
-                buffer = Buffer(nbytes)
+                buffer = Buffer(np.zeros(nbytes, np.uint8))  # calloc: pages nobody writes are never allocated
                 if idle:
                     self._buffers[idle[0]] = buffer
                 elif len(self._buffers) < self.keep:
@@ -96,7 +100,7 @@ def shared_zeros(shape: tuple[int, ...], dtype: type) -> Any:
     import torch
     import torch.multiprocessing
 
-    nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    nbytes = _nbytes(shape, dtype)
     if (hasattr(os, "memfd_create") and hasattr(torch.UntypedStorage, "_new_shared_fd_cpu")
             and torch.multiprocessing.get_sharing_strategy() == "file_descriptor"):
         fd = os.memfd_create("spar-batch", os.MFD_CLOEXEC)
@@ -122,8 +126,7 @@ class SharedBuffer(Buffer):
 
     def __init__(self, nbytes: int):
         self.memory = shared_zeros((nbytes,), np.uint8)
-        self.flat = self.memory.numpy()
-        self._dirty = []
+        super().__init__(self.memory.numpy())
 
     def tensor(self, shape: tuple[int, ...], dtype: type) -> Any:
         """The tensor over the array `take(shape, dtype)` returns (the same memory, sent by file descriptor)."""
@@ -166,7 +169,7 @@ class WorkerBuffers:
         """Worker side: (array, the tensor over it, `mark`, slot or -1 for fresh memory)."""
         import torch.utils.data
 
-        nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+        nbytes = _nbytes(shape, dtype)
         first = torch.utils.data.get_worker_info().id * self.per_worker
         for slot in range(first, first + self.per_worker):
             if self._busy[slot] == _FREE:
