@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 
-from setuptools import setup
+from setuptools import find_packages, setup
 from setuptools.command.build_ext import build_ext
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -49,4 +49,13 @@ def ext_modules() -> list:
     return extensions
 
 
-setup(ext_modules=ext_modules(), cmdclass={"build_ext": OptionalBuildExt})
+# The repository keeps builders/ and cards/ at the top (the project's layout); installed, they are
+# spar_hf.builders and spar_hf.cards, so a wheel adds no generic top-level name to site-packages.
+PACKAGE_DIR = {"spar_hf.builders": "builders", "spar_hf.cards": "cards"}
+
+setup(
+    packages=find_packages(include=["spar_hf", "spar_hf.*"]) + list(PACKAGE_DIR),
+    package_dir=PACKAGE_DIR,
+    ext_modules=ext_modules(),
+    cmdclass={"build_ext": OptionalBuildExt},
+)

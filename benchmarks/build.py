@@ -3,7 +3,7 @@
 A SPAR-7M layout with 640x480 frames (JPEG colour, 16-bit PNG depth, pose, intrinsics) and QA
 records for every bench task is written to a temp folder. For the `bench` and `7m-rgbd` configs:
 
-- ours: `builders.run.build_config` end to end (read layout, read/draw images, encode, Parquet shards);
+- ours: `spar_hf.builders.run.build_config` end to end (read layout, read/draw images, encode, Parquet shards);
 - reference: the same builder row generator (same reads, same drawing, same bytes) feeding a plain
   `pyarrow.parquet.ParquetWriter` with datasets' Parquet settings (images PLAIN/uncompressed, CDC, page
   index, same row-group size); the only difference is the datasets layer (example encoding, embedding).
@@ -76,7 +76,7 @@ def write_layout(root: Path, n_scenes: int, per_task: int) -> Path:
 
 
 def ours(spar: Path, out: Path, config: str) -> tuple[float, int]:
-    from builders.run import build_config
+    from spar_hf.builders.run import build_config
 
     t0 = time.perf_counter()
     res = build_config(spar, out, config, "500MB")
@@ -113,7 +113,7 @@ def reference(spar: Path, out: Path, config: str) -> tuple[float, int, int]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from builders.spar import Spar
+    from spar_hf.builders.spar import Spar
 
     from datasets import config as ds_config
     from datasets.arrow_writer import get_parquet_column_options

@@ -7,6 +7,7 @@ and the Hub read exactly what they would read from `push_to_hub`.
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,9 +15,9 @@ from spar_hf import bench as benchlib
 from spar_hf.atomic import atomic_write_text
 
 if TYPE_CHECKING:
-    from builders.run import ConfigResult
+    from spar_hf.builders.run import ConfigResult
 
-TEMPLATE = Path(__file__).resolve().parent.parent / "cards" / "spar.md"
+TEMPLATE = "spar.md"  # in the spar_hf.cards package (the repository's cards/ folder)
 DEFAULT_CONFIG = "bench"
 LICENSE_TEXT = {
     "cc-by-nc-4.0": "CC BY-NC 4.0. The scenes behind the questions come with their own terms (ScanNet, ScanNet++ and "
@@ -31,7 +32,7 @@ def card_text(out_dir: Path, built: dict[str, "ConfigResult"], license: str = "c
     from datasets.utils.metadata import MetadataConfigs
     from huggingface_hub import DatasetCard, DatasetCardData
 
-    from builders.spar import _CITATION, CONFIGS, DEPTH_UNIT
+    from spar_hf.builders.spar import _CITATION, CONFIGS, DEPTH_UNIT
 
     names = [n for n in CONFIGS if n in built]
     card_data = DatasetCardData(
@@ -80,7 +81,7 @@ def card_text(out_dir: Path, built: dict[str, "ConfigResult"], license: str = "c
     ]
     card = DatasetCard.from_template(
         card_data,
-        template_path=str(TEMPLATE),
+        template_str=files("spar_hf.cards").joinpath(TEMPLATE).read_text(encoding="utf-8"),
         repo=repo or out_dir.name,
         configs=configs,
         depth_unit=DEPTH_UNIT,

@@ -101,7 +101,7 @@ def _swap_in(tmp_config: Path, final: Path) -> None:
 
 def build_config(spar_dir: Path, out_dir: Path, name: str, max_shard_size: str = "500MB") -> ConfigResult:
     """Prepare one config with `download_and_prepare` and move its shards to `<out>/<name>/`."""
-    from builders.spar import CONFIGS, Spar
+    from spar_hf.builders.spar import CONFIGS, Spar
 
     if name not in CONFIGS:
         raise SparError(f"unknown config {name!r}; choose from {', '.join(CONFIGS)}")
@@ -165,7 +165,7 @@ def build(spar_dir: str | os.PathLike, out_dir: str | os.PathLike, configs: list
     `engine(build_config, {name: args})` (e.g. `spar_hf.engines.ray_engine.map_ordered`) builds the
     configs that need it in parallel first; states, callbacks and the card then follow in config order.
     """
-    from builders.card import write_card
+    from spar_hf.builders.card import write_card
 
     spar_dir, out_dir = Path(spar_dir), Path(out_dir)
     if not spar_dir.is_dir():
@@ -196,7 +196,7 @@ def build(spar_dir: str | os.PathLike, out_dir: str | os.PathLike, configs: list
 
 def rewrite_card(out_dir: str | os.PathLike, repo: str) -> Path:
     """Re-render the card of a finished build with `repo` in its load lines (used by push)."""
-    from builders.card import write_card
+    from spar_hf.builders.card import write_card
 
     out_dir = Path(out_dir)
     state = out_dir / STATE_DIR / CARD_STATE
@@ -206,7 +206,7 @@ def rewrite_card(out_dir: str | os.PathLike, repo: str) -> Path:
 
 def all_built(out_dir: Path) -> dict[str, ConfigResult]:
     """Every config with a state file and its shards present (earlier builds into the same folder count)."""
-    from builders.spar import CONFIG_NAMES
+    from spar_hf.builders.spar import CONFIG_NAMES
 
     found: dict[str, ConfigResult] = {}
     for name in CONFIG_NAMES:

@@ -12,7 +12,7 @@ download) and yields rows for six configs:
 Nothing is dropped silently: a record that cannot become a row (missing image, depth or pose,
 malformed markers, unreadable line) goes to `reject(reason, file, line, record_id)`.
 Loading scripts are gone from datasets 4+, so this class is instantiated from code
-(`builders.run.build_config`) and written to Parquet with `download_and_prepare`.
+(`spar_hf.builders.run.build_config`) and written to Parquet with `download_and_prepare`.
 """
 
 from __future__ import annotations

@@ -107,7 +107,7 @@ def test_bad_inputs(hf_dir, tmp_path, capsys):
 
 
 def test_push_points_the_card_at_the_repo(tmp_path):
-    from builders.run import rewrite_card
+    from spar_hf.builders.run import rewrite_card
     from test_build_fixture import make_layout
 
     spar = make_layout(tmp_path)

@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def resolve_configs(spec: str | None, spar_dir: str) -> list[str]:
     """Requested configs in canonical order; spatialforge is implied only when the layout holds it."""
-    from builders.spar import CONFIG_NAMES, SPATIALFORGE_SOURCE
+    from spar_hf.builders.spar import CONFIG_NAMES, SPATIALFORGE_SOURCE
     from spar_hf.errors import SparError
     from spar_hf.layout.reader import SparLayout
 
@@ -56,7 +56,7 @@ def resolve_configs(spec: str | None, spar_dir: str) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from builders.run import build
+    from spar_hf.builders.run import build
     from spar_hf.report import Summary
 
     names = resolve_configs(args.configs, args.spar_dir)
@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _engine(args: argparse.Namespace):
-    """None for the local loop, else the Ray mapper `builders.run.build` fans the configs out with."""
+    """None for the local loop, else the Ray mapper `spar_hf.builders.run.build` fans the configs out with."""
     from spar_hf.errors import SparError
 
     if args.ray_address and args.engine != "ray":

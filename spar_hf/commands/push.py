@@ -73,7 +73,7 @@ def _push_dataset(args: argparse.Namespace) -> int:
     if _report(plan, summary, args.dry_run):
         return 0
     if (Path(args.dataset) / ".build").is_dir():  # a spar-hf build: point the card's load lines at the repo
-        from builders.run import rewrite_card
+        from spar_hf.builders.run import rewrite_card
 
         rewrite_card(args.dataset, args.repo_id)
         plan = plan_push(args.dataset, args.repo_id, private=args.private)
