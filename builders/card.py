@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from spar_hf import bench as benchlib
 from spar_hf.atomic import atomic_write_text
+from spar_hf.packs import metadata_member
 
 if TYPE_CHECKING:
     from spar_hf.builders.run import ConfigResult
@@ -26,13 +27,19 @@ LICENSE_TEXT = {
 }
 
 
+def data_files_pattern(files: list[str]) -> str:
+    """The glob naming a split's packs (`7m/train/train-*.zip`, `bench/test-*.zip`)."""
+    folder, _, name = files[0].rpartition("/")
+    return f"{folder}/{name.split('-')[0]}-*.zip"
+
+
 def card_text(out_dir: Path, built: dict[str, "ConfigResult"], license: str = "cc-by-nc-4.0", repo: str | None = None) -> str:
     """Render the card for the configs in `built` (name -> ConfigResult)."""
     from datasets.info import DatasetInfo, DatasetInfosDict
     from datasets.utils.metadata import MetadataConfigs
     from huggingface_hub import DatasetCard, DatasetCardData
 
-    from spar_hf.builders.spar import _CITATION, CONFIGS, DEPTH_UNIT
+    from spar_hf.builders.spar import CITATION, CONFIGS, DEPTH_UNIT
 
     names = [n for n in CONFIGS if n in built]
     card_data = DatasetCardData(
@@ -45,7 +52,8 @@ def card_text(out_dir: Path, built: dict[str, "ConfigResult"], license: str = "c
     MetadataConfigs(
         {
             name: {
-                "data_files": [{"split": split, "path": f"{name}/{split}-*"} for split in built[name].files],
+                "data_files": [{"split": split, "path": data_files_pattern(files)} for split, files in built[name].files.items()],
+                "metadata_filenames": [metadata_member(name)],
                 **({"default": True} if name == DEFAULT_CONFIG else {}),
             }
             for name in names
@@ -90,7 +98,7 @@ def card_text(out_dir: Path, built: dict[str, "ConfigResult"], license: str = "c
         task_columns=[f"{n} {s}" for n, s in columns],
         task_rows=rows,
         license_text=LICENSE_TEXT.get(license, license),
-        citation=_CITATION,
+        citation=CITATION,
     )
     return str(card)
 

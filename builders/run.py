@@ -1,14 +1,19 @@
-"""Build configs of the SPAR builder into an HF folder: Parquet per config/split, rejects, card.
+"""Build configs into an HF folder: packs per config family and split, rejects, resume state, card.
 
 Layout written (what `load_dataset(HF_DIR, config)` and `push_to_hub` expect):
 ```
-HF_DIR/README.md                                  card with YAML configs + dataset_info
-HF_DIR/<config>/<split>-NNNNN-of-NNNNN.parquet
+HF_DIR/README.md                                  card: YAML configs (data_files, metadata_filenames) + dataset_info
+HF_DIR/7m/<split>/<split>-NNNNN-of-NNNNN.zip      packs shared by 7m and 7m-rgbd (each frame and depth map once)
+HF_DIR/bench/test-00000-of-00001.zip              one pack per bench config (bench-tiny/, bench-rgbd/ alike)
+HF_DIR/spatialforge/train/train-NNNNN-of-NNNNN.zip
 HF_DIR/rejects/<config>.jsonl                     every record that did not become a row, with why
-HF_DIR/.build/<config>.json                       state for --resume (input fingerprint, split info, counts)
+HF_DIR/.build/<config>.json                       --resume state: input fingerprint, result, each pack's size and sha256
 ```
-A config is prepared in `HF_DIR/.tmp-<config>/` and swapped in only when complete, so a crash
-never leaves a half config behind; `--resume` skips configs whose state matches the input.
+A family (the configs sharing a pack folder) is prepared in `HF_DIR/.tmp-<folder>/` and swapped in
+complete, so a crash never leaves a half folder behind. Packs are independent units: `workers > 1`
+builds them in a process pool, `engine="ray"` as Ray tasks, with the same bytes either way.
+`--resume` reuses a family whose state matches the input and whose packs still have their recorded
+size and checksum; after a killed run it keeps the packs already finished in `.tmp-<folder>/`.
 """
 
 from __future__ import annotations
@@ -18,35 +23,50 @@ import json
 import os
 import shutil
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from spar_hf.atomic import TMP_PREFIX, atomic_write_text, sweep_temp_files
+from spar_hf.builders.bench import build_bench
+from spar_hf.builders.plan import Scan, plan_packs, scan
+from spar_hf.builders.qa import PackJob, PackResult, Reject, build_pack
+from spar_hf.builders.spar import CITATION, CONFIG_NAMES, CONFIGS, HF_SPLITS, SPATIALFORGE_SOURCE, features_for, member_name
+from spar_hf.checksums import intact
+from spar_hf.engines.units import run_units
 from spar_hf.errors import SparError
+from spar_hf.layout.reader import Entry, Problem, SparLayout
 from spar_hf.report import RejectLog
+from spar_hf.sizes import parse_size
 
 STATE_DIR = ".build"
-CARD_STATE = "card.json"  # card settings (licence) so push can re-render the card
+CARD_STATE = "card.json"  # card settings (licence) so push can re-render the card; the SPAR_DIR it came from
 REJECTS_DIR = "rejects"
-BUILD_FORMAT = 1  # bump when rows change shape, so --resume rebuilds
+BUILD_FORMAT = 2  # bump when rows or packs change shape, so --resume rebuilds
+HOMEPAGE = "https://arxiv.org/abs/2503.22976"
 
 
 @dataclass
 class ConfigResult:
-    """What one built config produced: split sizes and files, counts, per-task row counts."""
+    """What one built config produced: split sizes and packs, counts, per-task rows, pack checksums."""
 
     name: str
     info: dict[str, Any]  # DatasetInfo._to_yaml_dict()
-    files: dict[str, list[str]]  # split -> files relative to HF_DIR
+    files: dict[str, list[str]]  # split -> packs relative to HF_DIR
     counts: dict[str, int]
     reasons: dict[str, int]
     task_counts: dict[str, dict[str, int]]  # split -> task -> rows
+    packs: dict[str, dict[str, Any]] = field(default_factory=dict)  # pack -> {"bytes", "sha256"}
+    unique_bytes: int = 0  # the layout files the packs store, counted once
     resumed: bool = False
 
     @property
     def splits(self) -> dict[str, int]:
         return {s["name"]: int(s["num_examples"]) for s in self.info.get("splits", [])}
+
+    @property
+    def pack_bytes(self) -> int:
+        return sum(p["bytes"] for p in self.packs.values())
 
 
 @dataclass
@@ -54,19 +74,116 @@ class BuildResult:
     configs: dict[str, ConfigResult] = field(default_factory=dict)
 
 
-def input_fingerprint(spar_dir: Path, config: str, max_shard_size: str) -> str:
-    """Hash of the QA files (path, size, mtime) and the build settings: what --resume compares."""
-    from spar_hf.layout.reader import SparLayout
+@dataclass
+class Settings:
+    """How packs are made and run: the byte budget per pack, and where the units run."""
 
-    digest = hashlib.sha256(f"{BUILD_FORMAT}|{config}|{max_shard_size}".encode())
+    max_bytes: int
+    workers: int = 1
+    engine: str = "local"
+    address: str | None = None
+    on_pack: Callable[[], None] | None = None
+
+
+# --- inputs --------------------------------------------------------------------------------------
+def input_fingerprint(spar_dir: Path, configs: tuple[str, ...], max_shard_size: str) -> str:
+    """Hash of the QA files (path, size, mtime) and the build settings: what --resume compares."""
+    digest = hashlib.sha256(f"{BUILD_FORMAT}|{','.join(configs)}|{max_shard_size}".encode())
     for qa_file in SparLayout(spar_dir).files():
         stat = qa_file.path.stat()
         digest.update(f"{qa_file.path.relative_to(spar_dir)}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()
 
 
-def _reject_writer(log: RejectLog, reasons: Counter, spar_dir: Path) -> Callable:
-    """Reject callback for the builder: files named relative to SPAR_DIR (same bytes wherever it lives)."""
+def families(configs: list[str], present: list[str]) -> list[tuple[str, tuple[str, ...]]]:
+    """(pack folder, configs sharing it) to build, in config order. A folder is rebuilt for every
+    config that reads it: the requested ones and those already built there (7m beside 7m-rgbd)."""
+    out: dict[str, list[str]] = {}
+    for name in CONFIG_NAMES:
+        folder = CONFIGS[name].packs
+        if name in configs or (name in present and any(CONFIGS[c].packs == folder for c in configs)):
+            out.setdefault(folder, []).append(name)
+    return [(folder, tuple(names)) for folder, names in out.items()]
+
+
+def _group_key(entry: Entry) -> str:
+    """QA rows share the frames of their scene; a SpatialForge row, its image."""
+    if entry.source == SPATIALFORGE_SOURCE:
+        return entry.record.images[0] if entry.record.images else entry.record.id
+    return entry.record.scene
+
+
+def _members(layout: SparLayout, rgbd: bool) -> Callable[[Entry], list[tuple[str, Path]]]:
+    """What a record adds to its pack, for sizing: its colour images, and with `rgbd` their depth maps."""
+
+    def members(entry: Entry) -> list[tuple[str, Path]]:
+        root = layout.images_root(entry.source)
+        out = [(member_name(entry.source, p), root / p) for p in entry.record.images]
+        if rgbd:
+            frames = layout.frames(entry.source)
+            for p in entry.record.images:
+                try:
+                    depth = frames.depth_path(p)
+                except ValueError:
+                    continue
+                out.append((member_name(entry.source, str(depth.relative_to(root))), depth))
+        return out
+
+    return members
+
+
+# --- resume state ----------------------------------------------------------------------------------
+def _verified(out_dir: Path, packs: dict[str, dict[str, Any]]) -> bool:
+    """Every pack still has the size and sha256 recorded when it was written."""
+    return all(intact(out_dir / name, rec["bytes"], rec["sha256"]) for name, rec in packs.items())
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SparError(f"{path}: build state is damaged ({exc}); delete it or build without --resume") from None
+
+
+def _load_state(out_dir: Path, name: str, fingerprint: str) -> ConfigResult | None:
+    path = out_dir / STATE_DIR / f"{name}.json"
+    if not path.is_file():
+        return None
+    state = _read_json(path)
+    if not isinstance(state, dict) or state.get("fingerprint") != fingerprint:
+        return None
+    try:
+        result = ConfigResult(**state["result"])
+    except (KeyError, TypeError) as exc:
+        raise SparError(f"{path}: build state is damaged ({exc}); delete it or build without --resume") from None
+    if not _verified(out_dir, result.packs):
+        return None
+    result.resumed = True
+    return result
+
+
+def _save_state(out_dir: Path, result: ConfigResult, fingerprint: str) -> None:
+    payload = {"fingerprint": fingerprint, "result": {k: v for k, v in asdict(result).items() if k != "resumed"}}
+    atomic_write_text(out_dir / STATE_DIR / f"{result.name}.json", json.dumps(payload, indent=1, sort_keys=True) + "\n")
+
+
+# --- results ---------------------------------------------------------------------------------------
+def dataset_info(name: str, splits: dict[str, int], pack_bytes: int) -> dict[str, Any]:
+    """The card's dataset_info entry: features as loaded, split sizes, bytes of the packs."""
+    import datasets
+
+    info = datasets.DatasetInfo(description=CONFIGS[name].description, features=features_for(CONFIGS[name]),
+                                citation=CITATION, homepage=HOMEPAGE)
+    split_dict = datasets.SplitDict()
+    for split, n in splits.items():
+        split_dict.add(datasets.SplitInfo(name=split, num_examples=n))
+    info.splits = split_dict
+    info.download_size = pack_bytes
+    return info._to_yaml_dict()
+
+
+def _reject_writer(log: RejectLog, reasons: Counter, spar_dir: Path) -> Callable[[str, str | None, int | None, str | None], None]:
+    """Reject callback: files named relative to SPAR_DIR (same bytes wherever it lives)."""
     root = spar_dir.resolve()
 
     def reject(reason: str, file: str | None, line: int | None, record_id: str | None) -> None:
@@ -79,117 +196,227 @@ def _reject_writer(log: RejectLog, reasons: Counter, spar_dir: Path) -> Callable
     return reject
 
 
-def _collect_shards(prepared: Path, dataset_name: str, split: str) -> list[Path]:
-    """The Parquet files datasets wrote for a split, in shard order."""
-    single = prepared / f"{dataset_name}-{split}.parquet"
-    if single.is_file():
-        return [single]
-    return sorted(prepared.glob(f"{dataset_name}-{split}-*.parquet"))
-
-
-def _swap_in(tmp_config: Path, final: Path) -> None:
-    """Replace `final` by `tmp_config` (old one renamed away first, then removed)."""
+def _swap_in(staged: Path, final: Path) -> None:
+    """Replace `final` by `staged` (old one renamed away first, then removed)."""
     old = final.parent / f"{TMP_PREFIX}old-{final.name}"
     if old.exists():
         shutil.rmtree(old)
     if final.exists():
         os.replace(final, old)
-    os.replace(tmp_config, final)
+    if staged.exists():
+        os.replace(staged, final)
     if old.exists():
         shutil.rmtree(old)
 
 
-def build_config(spar_dir: Path, out_dir: Path, name: str, max_shard_size: str = "500MB") -> ConfigResult:
-    """Prepare one config with `download_and_prepare` and move its shards to `<out>/<name>/`."""
-    from spar_hf.builders.spar import CONFIGS, Spar
-
-    if name not in CONFIGS:
-        raise SparError(f"unknown config {name!r}; choose from {', '.join(CONFIGS)}")
-    work = out_dir / f"{TMP_PREFIX}{name}"
-    if work.exists():
-        shutil.rmtree(work)
-    reasons: Counter = Counter()
-    with RejectLog(out_dir / REJECTS_DIR / f"{name}.jsonl") as log:
-        builder = Spar(config_name=name, data_dir=str(spar_dir), cache_dir=str(work / "cache"), reject=_reject_writer(log, reasons, spar_dir))
-        builder.download_and_prepare(output_dir=str(work / "prepared"), file_format="parquet", max_shard_size=max_shard_size)
-    staged = work / "config"
-    staged.mkdir(parents=True)
-    files: dict[str, list[str]] = {}
-    info = builder.info._to_yaml_dict()
-    info["splits"] = [s for s in info.get("splits", []) if s["num_examples"]]  # an empty split would not load
-    for split in builder.info.splits:
-        shards = _collect_shards(work / "prepared", builder.dataset_name, split)
-        if not builder.info.splits[split].num_examples:
-            continue
-        names = []
-        for i, shard in enumerate(shards):
-            target = f"{split}-{i:05d}-of-{len(shards):05d}.parquet"
-            os.replace(shard, staged / target)
-            names.append(f"{name}/{target}")
-        files[split] = names
-    if files:
-        _swap_in(staged, out_dir / name)
-    elif (out_dir / name).exists():
-        shutil.rmtree(out_dir / name)  # nothing to load: no folder, and the card leaves the config out
-    shutil.rmtree(work)
-    task_counts: dict[str, dict[str, int]] = {}
-    for (split, task), count in sorted(builder.task_counts.items()):
-        task_counts.setdefault(split, {})[task] = count
-    return ConfigResult(name, info, files, dict(builder.counts), dict(reasons), task_counts)
+# --- families ---------------------------------------------------------------------------------------
+def _job_key(fingerprint: str, configs: tuple[str, ...], job: PackJob) -> str:
+    digest = hashlib.sha256(f"{fingerprint}|{','.join(configs)}|{job.name}".encode())
+    digest.update(json.dumps(job.refs).encode())
+    return digest.hexdigest()
 
 
-def _load_state(out_dir: Path, name: str, fingerprint: str) -> ConfigResult | None:
-    path = out_dir / STATE_DIR / f"{name}.json"
-    if not path.is_file():
+def _run_packs(jobs: list[PackJob], keys: list[str], settings: Settings, resume: bool) -> list[PackResult]:
+    """Build every job's pack; results in job order. Each finished pack leaves `<pack>.json` (its job key
+    and result) beside it, so with --resume a killed run's finished packs are kept when they verify."""
+    results: list[PackResult | None] = [None] * len(jobs)
+    todo = []
+    for i, (job, key) in enumerate(zip(jobs, keys)):
+        done = _finished_pack(job, key) if resume else None
+        if done is not None:
+            results[i] = done
+            if settings.on_pack:
+                settings.on_pack()
+        else:
+            todo.append(i)
+    for j, result in run_units(build_pack, [jobs[i] for i in todo], workers=settings.workers,
+                               engine=settings.engine, address=settings.address):
+        i = todo[j]
+        results[i] = result
+        atomic_write_text(jobs[i].path + ".json", json.dumps({"key": keys[i], "result": asdict(result)}, sort_keys=True))
+        if settings.on_pack:
+            settings.on_pack()
+    return [r for r in results if r is not None]
+
+
+def _finished_pack(job: PackJob, key: str) -> PackResult | None:
+    """The result a killed run recorded for this very job, when its pack is intact."""
+    sidecar = Path(job.path + ".json")
+    if not sidecar.is_file():
         return None
-    state = json.loads(path.read_text(encoding="utf-8"))
-    if state.get("fingerprint") != fingerprint:
+    done = _read_json(sidecar)
+    if not isinstance(done, dict) or done.get("key") != key:
         return None
-    result = ConfigResult(**state["result"])
-    if not all((out_dir / f).is_file() for files in result.files.values() for f in files):
+    result = _pack_result(done["result"])
+    if result.bytes and not intact(job.path, result.bytes, result.sha256):
         return None
-    result.resumed = True
     return result
 
 
-def _save_state(out_dir: Path, result: ConfigResult, fingerprint: str) -> None:
-    payload = {"fingerprint": fingerprint, "result": {k: v for k, v in result.__dict__.items() if k != "resumed"}}
-    atomic_write_text(out_dir / STATE_DIR / f"{result.name}.json", json.dumps(payload, indent=1, sort_keys=True) + "\n")
+def _pack_result(rec: dict[str, Any]) -> PackResult:
+    rec = dict(rec)
+    rec["rejects"] = [Reject(**r) for r in rec["rejects"]]
+    rec["problems"] = [Problem(**p) for p in rec["problems"]]
+    return PackResult(**rec)
 
 
+def build_family(spar_dir: Path, out_dir: Path, folder: str, configs: tuple[str, ...], settings: Settings,
+                 fingerprint: str, resume: bool) -> dict[str, ConfigResult]:
+    """Scan, plan and build every pack of `folder` for `configs`; swap the folder in; one result per config."""
+    layout = SparLayout(spar_dir)
+    qa_sources = [s for s in layout.sources() if (s == SPATIALFORGE_SOURCE) == (folder == SPATIALFORGE_SOURCE)]
+    rgbd = any(CONFIGS[c].rgbd for c in configs)
+    work = out_dir / f"{TMP_PREFIX}{folder}"
+    if work.exists() and not resume:
+        shutil.rmtree(work)
+    work.mkdir(parents=True, exist_ok=True)
+    scans: list[Scan] = []
+    jobs: list[PackJob] = []
+    for split in HF_SPLITS:
+        if not any(split in layout.splits(s) for s in qa_sources):
+            continue
+        found = scan(layout, qa_sources, split, _group_key, _members(layout, rgbd))
+        scans.append(found)
+        for i, plan in enumerate(plan_packs(found.groups, settings.max_bytes, folder, HF_SPLITS[split])):
+            path = work / HF_SPLITS[split] / f"pack-{i:05d}.zip"
+            jobs.append(PackJob(str(spar_dir.resolve()), configs, plan.name, str(path.resolve()), found.files, plan.refs()))
+    keys = [_job_key(fingerprint, configs, job) for job in jobs]
+    results = _run_packs(jobs, keys, settings, resume)
+    return _assemble(spar_dir, out_dir, folder, configs, scans, jobs, results, work)
+
+
+def _assemble(spar_dir: Path, out_dir: Path, folder: str, configs: tuple[str, ...], scans: list[Scan],
+              jobs: list[PackJob], results: list[PackResult], work: Path) -> dict[str, ConfigResult]:
+    """Name the packs that hold rows (in order, per split), swap the folder in, write rejects, count."""
+    staged = work / "staged"
+    if staged.exists():
+        shutil.rmtree(staged)
+    by_split: dict[str, list[tuple[PackJob, PackResult]]] = {}
+    for job, result in zip(jobs, results):
+        if result.bytes:
+            by_split.setdefault(job.name.split("/")[-2], []).append((job, result))
+    packs: dict[str, dict[str, Any]] = {}
+    names: dict[str, str] = {}  # job name -> final name
+    for split, items in by_split.items():
+        for i, (job, result) in enumerate(items):
+            name = f"{folder}/{split}/{split}-{i:05d}-of-{len(items):05d}.zip"
+            target = staged / name.split("/", 1)[1]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(job.path, target)
+            names[job.name] = name
+            packs[name] = {"bytes": result.bytes, "sha256": result.sha256}
+    _swap_in(staged, out_dir / folder)
+    shutil.rmtree(work)
+    out: dict[str, ConfigResult] = {}
+    for config in configs:
+        reasons: Counter = Counter()
+        counts: Counter = Counter()
+        files: dict[str, list[str]] = {}
+        splits: dict[str, int] = {}
+        task_counts: dict[str, dict[str, int]] = {}
+        mine: dict[str, dict[str, Any]] = {}
+        unique = 0
+        with RejectLog(out_dir / REJECTS_DIR / f"{config}.jsonl") as log:
+            reject = _reject_writer(log, reasons, spar_dir)
+            for found in scans:
+                hf_split = HF_SPLITS[found.split]
+                counts["in"] += found.n_in
+                for p in found.problems:
+                    reject(f"unreadable: {p.reason}", p.file, p.line, None)
+                for p in found.notes:
+                    reject(f"unreadable: {p.reason}", p.file, None, None)
+                tasks: Counter = Counter()
+                for job, result in zip(jobs, results):
+                    if job.name.split("/")[-2] != hf_split:
+                        continue
+                    for p in result.problems:
+                        reject(f"unreadable: {p.reason}", p.file, p.line, None)
+                    for r in result.rejects:
+                        if r.config == config:
+                            reject(r.reason, r.file, r.line, r.record_id)
+                    tasks.update(result.task_counts[config])
+                    if result.rows[config]:
+                        splits[hf_split] = splits.get(hf_split, 0) + result.rows[config]
+                        files.setdefault(hf_split, []).append(names[job.name])
+                        mine[names[job.name]] = packs[names[job.name]]
+                        unique += result.member_bytes
+                if tasks:
+                    task_counts[hf_split] = dict(sorted(tasks.items()))
+        counts["out"] = sum(splits.values())
+        counts["rejected"] = sum(reasons.values()) - sum(len(s.notes) for s in scans)
+        out[config] = ConfigResult(config, dataset_info(config, splits, sum(p["bytes"] for p in mine.values())),
+                                   files, dict(counts), dict(reasons), task_counts, mine, unique)
+    return out
+
+
+def build_bench_config(spar_dir: Path, out_dir: Path, name: str, settings: Settings) -> ConfigResult:
+    """One bench config into `<name>/test-00000-of-00001.zip`."""
+    work = out_dir / f"{TMP_PREFIX}{name}"
+    if work.exists():
+        shutil.rmtree(work)
+    rel = f"{name}/test-00000-of-00001.zip"
+    result = build_bench(spar_dir, name, work / rel, on_row=None)
+    reasons: Counter = Counter()
+    with RejectLog(out_dir / REJECTS_DIR / f"{name}.jsonl") as log:
+        reject = _reject_writer(log, reasons, spar_dir)
+        for p in result.problems:
+            reject(f"unreadable: {p.reason}", p.file, p.line, None)
+        for r in result.rejects:
+            reject(r.reason, r.file, r.line, r.record_id)
+    _swap_in(work / name, out_dir / name)  # no rows: no pack, and no folder left behind
+    shutil.rmtree(work, ignore_errors=True)
+    packs = {rel: {"bytes": result.bytes, "sha256": result.sha256}} if result.rows else {}
+    splits = {"test": result.rows} if result.rows else {}
+    counts = {"in": result.n_in, "out": result.rows, "rejected": len(result.rejects) + len(result.problems),
+              "not_drawn": result.not_drawn}
+    if settings.on_pack:
+        settings.on_pack()
+    return ConfigResult(name, dataset_info(name, splits, result.bytes), {"test": [rel]} if result.rows else {},
+                        counts, dict(reasons), {"test": dict(sorted(result.task_counts.items()))} if result.rows else {},
+                        packs, result.member_bytes)
+
+
+# --- the build ----------------------------------------------------------------------------------------
 def build(spar_dir: str | os.PathLike, out_dir: str | os.PathLike, configs: list[str], *, max_shard_size: str = "500MB",
           resume: bool = False, license: str = "cc-by-nc-4.0", on_config: Callable[[ConfigResult], None] | None = None,
-          engine: Callable[[Callable, dict[str, tuple]], dict[str, ConfigResult]] | None = None) -> BuildResult:
-    """Build `configs` from `spar_dir` into `out_dir` and write the card for everything present there.
-
-    `engine(build_config, {name: args})` (e.g. `spar_hf.engines.ray_engine.map_ordered`) builds the
-    configs that need it in parallel first; states, callbacks and the card then follow in config order.
-    """
+          workers: int = 1, engine: str = "local", address: str | None = None,
+          on_pack: Callable[[], None] | None = None) -> BuildResult:
+    """Build `configs` from `spar_dir` into `out_dir` and write the card for everything present there."""
     from spar_hf.builders.card import write_card
 
     spar_dir, out_dir = Path(spar_dir), Path(out_dir)
     if not spar_dir.is_dir():
         raise SparError(f"{spar_dir}: SPAR_DIR not found")
+    unknown = [c for c in configs if c not in CONFIGS]
+    if unknown:
+        raise SparError(f"unknown config(s) {', '.join(unknown)}; choose from {', '.join(CONFIG_NAMES)}")
+    settings = Settings(parse_size(max_shard_size, "--max-shard-size"), workers, engine, address, on_pack)
     out_dir.mkdir(parents=True, exist_ok=True)
     sweep_temp_files(out_dir)
     for stale in out_dir.glob(f"{TMP_PREFIX}*"):
-        shutil.rmtree(stale)
-    result = BuildResult()
-    prebuilt: dict[str, ConfigResult] = {}
-    if engine is not None:
-        todo = {name: (spar_dir.resolve(), out_dir.resolve(), name, max_shard_size) for name in configs  # workers' cwd may differ
-                if not (resume and _load_state(out_dir, name, input_fingerprint(spar_dir, name, max_shard_size)))}
-        prebuilt = engine(build_config, todo) if todo else {}
-    for name in configs:
-        fingerprint = input_fingerprint(spar_dir, name, max_shard_size)
-        done = _load_state(out_dir, name, fingerprint) if resume else None
-        if done is None:
-            done = prebuilt.pop(name, None) or build_config(spar_dir, out_dir, name, max_shard_size)
-            _save_state(out_dir, done, fingerprint)
-        result.configs[name] = done
-        if on_config is not None:
-            on_config(done)
-    atomic_write_text(out_dir / STATE_DIR / CARD_STATE, json.dumps({"license": license}) + "\n")
+        if not resume and stale.is_dir():
+            shutil.rmtree(stale)
+    present = list(all_built(out_dir))
+    built: dict[str, ConfigResult] = {}
+    for folder, names in families(configs, present):
+        fingerprint = input_fingerprint(spar_dir, names, max_shard_size)
+        states = {n: _load_state(out_dir, n, fingerprint) for n in names} if resume else {}
+        if resume and all(states.values()):
+            built.update(states)
+            continue
+        if CONFIGS[names[0]].kind == "bench":
+            made = {names[0]: build_bench_config(spar_dir, out_dir, names[0], settings)}
+        else:
+            made = build_family(spar_dir, out_dir, folder, names, settings, fingerprint, resume)
+        for name, result in made.items():
+            _save_state(out_dir, result, fingerprint)
+        built.update(made)
+    result = BuildResult({n: built[n] for n in CONFIG_NAMES if n in built})
+    if on_config is not None:
+        for config in result.configs.values():
+            on_config(config)
+    atomic_write_text(out_dir / STATE_DIR / CARD_STATE,
+                      json.dumps({"license": license, "spar_dir": str(spar_dir.resolve())}) + "\n")
     write_card(out_dir, all_built(out_dir), license=license)
     return result
 
@@ -205,15 +432,17 @@ def rewrite_card(out_dir: str | os.PathLike, repo: str) -> Path:
 
 
 def all_built(out_dir: Path) -> dict[str, ConfigResult]:
-    """Every config with a state file and its shards present (earlier builds into the same folder count)."""
-    from spar_hf.builders.spar import CONFIG_NAMES
-
+    """Every config with a state file and its packs present (earlier builds into the same folder count)."""
     found: dict[str, ConfigResult] = {}
     for name in CONFIG_NAMES:
         path = out_dir / STATE_DIR / f"{name}.json"
         if path.is_file():
-            state = json.loads(path.read_text(encoding="utf-8"))
-            res = ConfigResult(**state["result"])
+            state = _read_json(path)
+            try:
+                res = ConfigResult(**state["result"])
+            except (KeyError, TypeError):
+                continue
             if res.files and all((out_dir / f).is_file() for files in res.files.values() for f in files):
                 found[name] = res
     return found
+

@@ -1,11 +1,13 @@
 """Push to the Hub: plan first (what --dry-run prints), then execute with huggingface_hub.
 
-A built HF folder goes to a dataset repo: only the card and the Parquet shards of the configs
-listed in the card go up; `rejects/`, `.build/` and temp files stay local. A build up to
-LARGE_BYTES goes in one `upload_folder` commit. A bigger one uses `upload_large_folder`
-(resumable, many commits) when the installed huggingface_hub has it, and otherwise one
-`upload_folder` commit per config followed by the card, so an interrupted push resumes config by
-config.
+A built HF folder goes to a dataset repo: only the card and the data files its configs name
+(`data_files` patterns: packs, or Parquet shards) go up, each once even when configs share it;
+`rejects/`, `.build/` and temp files stay local. The plan refuses a build the Hub would not take
+well (HUB_LIMITS: files per repo, entries per folder, bytes per file; the Hub's "Repository
+limitations and recommendations"). A build up to LARGE_BYTES goes in one `upload_folder` commit. A
+bigger one uses `upload_large_folder` (resumable, many commits) when the installed huggingface_hub
+has it, and otherwise one `upload_folder` commit per pack folder followed by the card, so an
+interrupted push resumes folder by folder.
 
 A Space bundle (`spar-hf space --bundle`) goes to a Gradio Space repo in one `upload_folder`
 commit: every file of the folder except what running the app leaves there (`__pycache__`,
@@ -21,6 +23,7 @@ from typing import Any
 from spar_hf.errors import SparError
 
 LARGE_BYTES = 20 * 1024**3
+HUB_LIMITS = {"files": 100_000, "folder_entries": 10_000, "file_bytes": 20 * 1000**3}
 IGNORE = ["rejects/**", ".build/**", ".tmp-*", "**/.tmp-*"]
 SPACE_IGNORE = ["**/__pycache__/**", "__pycache__/**", "*.pyc", ".gradio/**", ".git/**", ".tmp-*", "**/.tmp-*"]
 SPACE_SDK = "gradio"
@@ -85,18 +88,48 @@ def _matches(path: str, patterns: list[str]) -> bool:
     return any(fnmatch(path, pattern) for pattern in patterns)
 
 
-def card_configs(folder: Path) -> list[str]:
-    """Config names listed in the folder's README.md YAML (what load_dataset will offer)."""
+def card_configs(folder: Path) -> dict[str, list[str]]:
+    """Config name -> its data file patterns, as listed in the folder's README.md YAML (what load_dataset offers)."""
     from huggingface_hub import DatasetCard
 
     readme = folder / "README.md"
     if not readme.is_file():
         raise SparError(f"{readme}: missing; build the folder with `spar-hf build` first")
     data = DatasetCard.load(readme).data.to_dict()
-    configs = [c.get("config_name") for c in data.get("configs") or []]
+    configs: dict[str, list[str]] = {}
+    for entry in data.get("configs") or []:
+        files = entry.get("data_files") or []
+        files = [files] if isinstance(files, (str, dict)) else files
+        patterns = []
+        for item in files:
+            paths = item.get("path") if isinstance(item, dict) else item
+            patterns += [paths] if isinstance(paths, str) else list(paths or [])
+        configs[entry.get("config_name")] = patterns
     if not configs:
         raise SparError(f"{readme}: its YAML lists no configs")
     return configs
+
+
+def hub_limit_problems(files: list[tuple[str, int]], limits: dict[str, int] = HUB_LIMITS) -> list[str]:
+    """What in a list of (repo path, bytes) goes past the Hub's limits (empty when nothing does)."""
+    from collections import defaultdict
+
+    problems = []
+    if len(files) >= limits["files"]:
+        problems.append(f"{len(files):,} files (the Hub takes fewer than {limits['files']:,} per repo)")
+    children: dict[str, set[str]] = defaultdict(set)  # folder -> its files and subfolders
+    for path, _ in files:
+        parts = path.split("/")
+        for depth in range(len(parts)):
+            children["/".join(parts[:depth]) or "."].add(parts[depth])
+    for folder in sorted(children):
+        if len(children[folder]) >= limits["folder_entries"]:
+            problems.append(f"{folder}/ holds {len(children[folder]):,} entries "
+                            f"(the Hub takes fewer than {limits['folder_entries']:,} per folder)")
+    for path, size in files:
+        if size >= limits["file_bytes"]:
+            problems.append(f"{path} is {size:,} bytes (the Hub takes files under {limits['file_bytes']:,})")
+    return problems
 
 
 def check_repo_id(repo_id: str, option: str, what: str = "") -> None:
@@ -120,20 +153,31 @@ def plan_push(folder: str | Path, repo_id: str, private: bool = False, large_byt
     check_repo_id(repo_id, "--repo-id")
     configs = card_configs(folder)
     files: list[tuple[str, int]] = [("README.md", (folder / "README.md").stat().st_size)]
-    for name in configs:
-        shards = sorted((folder / name).glob("*.parquet"))
-        if not shards:
-            raise SparError(f"{folder / name}: the card lists config {name!r} but it has no Parquet shards")
-        files += [(f"{name}/{p.name}", p.stat().st_size) for p in shards]
-    plan = PushPlan(repo_id, folder, private, "upload_folder", configs, files)
+    seen = {"README.md"}
+    for name, patterns in configs.items():
+        found = sorted(p for pattern in patterns for p in folder.glob(pattern) if p.is_file())
+        if not found:
+            raise SparError(f"{folder}: the card lists config {name!r} but no file matches {', '.join(patterns)}")
+        for path in found:
+            rel = path.relative_to(folder).as_posix()
+            if rel not in seen:
+                seen.add(rel)
+                files.append((rel, path.stat().st_size))
+    problems = hub_limit_problems(files)
+    if problems:
+        raise SparError(f"{folder}: too big for one Hub repo: {'; '.join(problems)} (build with a larger "
+                        "--max-shard-size, or split the configs over repos)")
+    folders = list(dict.fromkeys(path.rsplit("/", 1)[0] for path, _ in files[1:]))
+    patterns = [f"{f}/*" for f in folders]
+    plan = PushPlan(repo_id, folder, private, "upload_folder", list(configs), files)
     has_large = hasattr(api if api is not None else _hf_api_class(), "upload_large_folder")
     if plan.total_bytes <= large_bytes:
-        plan.commits = [Commit(f"spar-hf build: {', '.join(configs)}", ["README.md", *[f"{c}/*.parquet" for c in configs]])]
+        plan.commits = [Commit(f"spar-hf build: {', '.join(configs)}", ["README.md", *patterns])]
     elif has_large:
         plan.method = "upload_large_folder"
     else:
-        plan.method = "upload_folder per config"
-        plan.commits = [Commit(f"spar-hf build: config {c}", [f"{c}/*.parquet"]) for c in configs]
+        plan.method = "upload_folder per folder"
+        plan.commits = [Commit(f"spar-hf build: {f}/", [p]) for f, p in zip(folders, patterns)]
         plan.commits.append(Commit("spar-hf build: dataset card", ["README.md"]))
     return plan
 

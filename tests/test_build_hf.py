@@ -1,15 +1,21 @@
-"""`spar-hf build` on the hand-written layout, loaded back in a fresh process with HF_HUB_OFFLINE=1."""
+"""`spar-hf build` on the hand-written layout, loaded back in a fresh process with HF_HUB_OFFLINE=1.
 
+Packs hold each layout file once: the tests compare what loads against the layout files by hash."""
+
+import hashlib
 import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
 
 from spar_hf.bench import BENCH_TASKS
 from spar_hf.cli import main
+from spar_hf.layout.reader import SparLayout
+from spar_hf.packs import Pack
 from test_build_fixture import BIG_PER_SCENE, FX, HEIGHT, N_TRAIN_OK, N_VAL, N_VAL_BENCH, WIDTH, make_layout
 
 LOADER = r"""
@@ -40,9 +46,10 @@ def load(path, name):
                         "format": r["format_type"], "img_type": r["img_type"], "size": list(r["image"][0].size)})
             info["probe"] = probe
         else:
-            r = rows[0]
+            r = rows[0] = min(rows, key=lambda row: row["id"])  # pack order is datasets' (a set of files)
             info["first"] = {k: r[k] for k in ("id", "task", "format", "view", "markers", "meta", "conversations")}
             info["image_size"] = list(r["images"][0].size)
+            info["ids"] = sorted(row["id"] for row in rows)
         if "depth" in feats:
             r = rows[0]
             depth = np.array(r["depth"][0])
@@ -89,11 +96,13 @@ def loaded(built):
 
 def test_files_card_and_rejects(built):
     spar, hf = built
-    assert (hf / "7m" / "train-00000-of-00001.parquet").is_file()
-    assert (hf / "7m" / "validation-00000-of-00001.parquet").is_file()
-    assert (hf / "bench" / "test-00000-of-00001.parquet").is_file()
+    files = sorted(p.relative_to(hf).as_posix() for p in hf.rglob("*") if p.is_file() and not p.name.startswith("."))
+    assert [f for f in files if not f.startswith((".build/", "rejects/"))] == [
+        "7m/train/train-00000-of-00001.zip", "7m/validation/validation-00000-of-00001.zip", "README.md",
+        "bench-rgbd/test-00000-of-00001.zip", "bench-tiny/test-00000-of-00001.zip", "bench/test-00000-of-00001.zip"]
     card = (hf / "README.md").read_text()
     assert "config_name: bench\n" in card and "default: true" in card and "arXiv:2503.22976" in card
+    assert "  - metadata-7m-rgbd\n" in card and "path: 7m/train/train-*.zip" in card
     assert "millimetres" in card and "license: cc-by-nc-4.0" in card
     rejects = [json.loads(line) for line in (hf / "rejects" / "7m.jsonl").read_text().splitlines()]
     reasons = sorted(r["reason"].split(":")[0] for r in rejects)
@@ -111,8 +120,10 @@ def test_7m_loads_with_types_and_counts(loaded):
     types = got["train"]["types"]
     assert types["images"] == "List(Image(mode=None, decode=True))"
     assert "float64" in types["markers"] and "int32" in types["markers"]
-    first = got["train"]["first"]  # files sorted: depth_prediction_oc/fill first, its line 1
+    first = got["train"]["first"]  # the smallest id: depth_prediction_oc/fill line 1
     assert first["id"] == "scene0000_00_dp_0" and first["format"] == "fill" and first["view"] == "single"
+    assert got["train"]["ids"] == ["scene0000_00_dp_0", "scene0000_00_dp_1", "scene0000_00_dp_2", "scene0000_00_rel_0",
+                                   "scene0000_00_vci_0"]
     assert first["markers"]["red_point"] == [[553.0, 397.0]] and first["markers"]["blue_point"] == [[641.0, 838.0]]
     assert first["markers"]["green_point"] == [] and first["markers"]["point_img_idx"] == []
     assert first["meta"] == "{}"
@@ -125,12 +136,12 @@ def test_7m_rgbd_streams_depth_pose_intrinsics(loaded):
     train = got["train"]
     assert train["n"] == N_TRAIN_OK
     assert train["columns"][-3:] == ["depth", "pose", "intrinsics"]
-    # first train row: depth_prediction_oc on frame 0 -> depth 1000 mm, corner 65535 kept (no 8-bit clipping)
+    # smallest train id: depth_prediction_oc on frame 0 -> depth 1000 mm, corner 65535 kept (no 8-bit clipping)
     assert train["depth"] == {"dtype": "uint16", "corner": 65535, "centre": 1000}
     assert train["mode"] == "I;16"
     assert train["pose_shapes"] == [[4, 4]] and train["poses_x"] == [0.0]
     assert train["K"] == [[FX, 0.0, WIDTH / 2], [0.0, FX, HEIGHT / 2], [0.0, 0.0, 1.0]]
-    val = got["validation"]  # files sorted: camera_motion_infer (2 images: frames 0 and 10) first
+    val = got["validation"]  # smallest id: scene0100_00_camera_motion_infer_select_0 (2 images: frames 0 and 10)
     assert val["pose_shapes"] == [[4, 4], [4, 4]] and val["poses_x"] == [0.0, 1.0]
     assert val["K"] == [[FX, 0.0, WIDTH / 2], [0.0, FX, HEIGHT / 2], [0.0, 0.0, 1.0]]
 
@@ -175,18 +186,54 @@ def test_bench_tiny_and_rgbd(loaded):
     assert rgbd["n"] == N_VAL_BENCH and rgbd["depth"]["dtype"] == "uint16"
 
 
-def test_build_is_deterministic_and_resumable(built, tmp_path, capsys):
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and not p.relative_to(root).as_posix().startswith(".build/")}
+
+
+def test_build_is_deterministic_whatever_the_workers_and_resumable(built, tmp_path, capsys):
     spar, hf = built
     again = tmp_path / "again"
-    assert main(["build", "--from", str(spar), "--out", str(again), "--configs", "7m,bench"]) == 0
-    for rel in ("7m/train-00000-of-00001.parquet", "7m/validation-00000-of-00001.parquet",
-                "bench/test-00000-of-00001.parquet", "rejects/7m.jsonl"):
-        assert (again / rel).read_bytes() == (hf / rel).read_bytes(), rel
+    assert main(["build", "--from", str(spar), "--out", str(again), "--workers", "2", "--max-shard-size", "1KB"]) == 0
+    one = tmp_path / "one"
+    assert main(["build", "--from", str(spar), "--out", str(one), "--max-shard-size", "1KB"]) == 0
+    card = (again / "README.md").read_bytes().replace(b'"again"', b'"one"')  # the card's load lines name the folder
+    assert card == (one / "README.md").read_bytes()
+    assert _tree(again) | {"README.md": card} == _tree(one)  # packs, card and rejects byte for byte, 1 or 2 workers
+    assert len(list((one / "7m" / "validation").glob("*.zip"))) == 2
     capsys.readouterr()
-    assert main(["build", "--from", str(spar), "--out", str(again), "--configs", "7m,bench", "--resume"]) == 0
+    assert main(["build", "--from", str(spar), "--out", str(one), "--max-shard-size", "1KB", "--resume"]) == 0
     out = capsys.readouterr().out
-    assert out.count("[resumed]") == 2
-    assert out.strip().splitlines()[-1].startswith(f"build: in={N_TRAIN_OK + 2 + N_VAL + N_VAL_BENCH} out=")
+    assert out.count("[resumed]") == 5
+    assert out.strip().splitlines()[-1].startswith(f"build: in={2 * (N_TRAIN_OK + 2 + N_VAL) + 3 * N_VAL_BENCH} out=")
+
+
+def test_7m_alone_packs_no_depth(built, tmp_path):
+    spar, _ = built
+    out = tmp_path / "qa"
+    assert main(["build", "--from", str(spar), "--out", str(out), "--configs", "7m"]) == 0
+    names = zipfile.ZipFile(out / "7m/train/train-00000-of-00001.zip").namelist()
+    assert names == ["scannet/scene0000_00/image_color/0.jpg", "scannet/scene0000_00/image_color/10.jpg",
+                     "scannet/scene0000_00/image_color/20.jpg", "metadata-7m"]
+
+
+def test_resume_rebuilds_a_damaged_or_deleted_pack(built, tmp_path, capsys):
+    spar, _ = built
+    out = tmp_path / "hf"
+    args = ["build", "--from", str(spar), "--out", str(out), "--configs", "7m,7m-rgbd"]
+    assert main(args) == 0
+    pack = out / "7m/validation/validation-00000-of-00001.zip"
+    good = pack.read_bytes()
+    pack.write_bytes(b"\0" * len(good))  # same size, zero-filled
+    capsys.readouterr()
+    assert main(args + ["--resume"]) == 0
+    assert "[resumed]" not in capsys.readouterr().out and pack.read_bytes() == good
+    pack.unlink()
+    assert main(args + ["--resume"]) == 0
+    assert pack.read_bytes() == good
+    (out / ".build" / "7m.json").write_text('{"fingerprint": "')  # truncated state
+    assert main(args + ["--resume"]) == 2
+    assert "build state is damaged" in capsys.readouterr().err
 
 
 def test_bad_input_is_a_clean_error(tmp_path, capsys):
@@ -213,13 +260,46 @@ def test_official_qa_only_download_reports_every_record(tmp_path, capsys):
     assert not (hf / "7m").exists() and "config_name" not in (hf / "README.md").read_text()
 
 
-def test_max_shard_size_splits_into_named_shards(built, tmp_path):
-    import pyarrow.parquet as pq
-
+def test_max_shard_size_puts_each_scene_in_its_own_pack(built, tmp_path):
     spar, _ = built
     out = tmp_path / "sharded"
-    assert main(["build", "--from", str(spar), "--out", str(out), "--configs", "7m", "--max-shard-size", "50KB"]) == 0
-    shards = sorted(p.name for p in (out / "7m").glob("validation-*.parquet"))
-    assert len(shards) >= 2
-    assert shards == [f"validation-{i:05d}-of-{len(shards):05d}.parquet" for i in range(len(shards))]
-    assert sum(pq.ParquetFile(out / "7m" / s).metadata.num_rows for s in shards) == N_VAL
+    # one scene's three frames are ~3 KB: a 1 KB budget leaves one scene (never split) per pack
+    assert main(["build", "--from", str(spar), "--out", str(out), "--configs", "7m", "--max-shard-size", "1KB"]) == 0
+    packs = sorted(p.name for p in (out / "7m" / "validation").glob("*.zip"))
+    assert packs == ["validation-00000-of-00002.zip", "validation-00001-of-00002.zip"]
+    scenes = []
+    for name in packs:
+        with Pack(out / "7m" / "validation" / name) as pack:
+            table = pack.metadata("7m", ["scene"])
+            scenes.append(sorted(set(table.column("scene").to_pylist())))
+    assert scenes == [["scene0100_00"], ["scene0101_00"]]
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_every_layout_row_once_with_its_own_images(built):
+    """Each readable 7m-rgbd record is one row, its images and depth maps byte-equal to the layout files, each
+    stored once per pack."""
+    spar, hf = built
+    layout = SparLayout(spar)
+    expected = {}
+    for entry in layout.iter_records():
+        if not layout.missing_images(entry.record):
+            root = layout.images_root(entry.source)
+            expected[entry.record.id] = ([_sha((root / p).read_bytes()) for p in entry.record.images],
+                                         [_sha(layout.frames(entry.source).depth_path(p).read_bytes()) for p in entry.record.images])
+    got = {}
+    for pack_path in sorted((hf / "7m").rglob("*.zip")):
+        with Pack(pack_path) as pack:
+            names = pack.names()
+            assert len(names) == len(set(names))
+            for row in pack.metadata("7m-rgbd").to_pylist():
+                assert row["id"] not in got
+                got[row["id"]] = ([_sha(pack.read(n)) for n in row["file_names"]],
+                                  [_sha(pack.read(n)) for n in row["depth_file_names"]])
+            members = [n for n in names if not n.startswith("metadata-")]
+            used = {n for row in pack.metadata("7m-rgbd").to_pylist() for n in row["file_names"] + row["depth_file_names"]}
+            assert sorted(members) == sorted(used)  # nothing stored that no row shows
+    assert got == expected

@@ -11,11 +11,17 @@ configs:
 - config_name: 7m
   data_files:
   - split: train
-    path: 7m/train-*
+    path: 7m/train/train-*.zip
+  metadata_filenames: [metadata-7m]
+- config_name: 7m-rgbd
+  data_files:
+  - split: train
+    path: 7m/train/train-*.zip
+  metadata_filenames: [metadata-7m-rgbd]
 - config_name: bench
   data_files:
   - split: test
-    path: bench/test-*
+    path: bench/test-*.zip
   default: true
 ---
 # card
@@ -25,14 +31,14 @@ configs:
 @pytest.fixture()
 def hf_dir(tmp_path):
     root = tmp_path / "spar"
-    (root / "7m").mkdir(parents=True)
+    (root / "7m" / "train").mkdir(parents=True)
     (root / "bench").mkdir()
     (root / "rejects").mkdir()
     (root / ".build").mkdir()
     (root / "README.md").write_text(CARD)
-    (root / "7m" / "train-00000-of-00002.parquet").write_bytes(b"a" * 100)
-    (root / "7m" / "train-00001-of-00002.parquet").write_bytes(b"b" * 50)
-    (root / "bench" / "test-00000-of-00001.parquet").write_bytes(b"c" * 10)
+    (root / "7m" / "train" / "train-00000-of-00002.zip").write_bytes(b"a" * 100)
+    (root / "7m" / "train" / "train-00001-of-00002.zip").write_bytes(b"b" * 50)
+    (root / "bench" / "test-00000-of-00001.zip").write_bytes(b"c" * 10)
     (root / "rejects" / "7m.jsonl").write_text("{}\n")
     (root / ".build" / "7m.json").write_text("{}")
     return root
@@ -53,14 +59,14 @@ class FakeApi:
         return f"commit-{len(self.calls)}"
 
 
-def test_plan_lists_card_and_shards_only(hf_dir):
+def test_plan_lists_card_and_packs_once_each(hf_dir):
     plan = plan_push(hf_dir, "me/spar")
-    assert plan.configs == ["7m", "bench"]
-    assert plan.files == [("README.md", len(CARD)), ("7m/train-00000-of-00002.parquet", 100),
-                          ("7m/train-00001-of-00002.parquet", 50), ("bench/test-00000-of-00001.parquet", 10)]
+    assert plan.configs == ["7m", "7m-rgbd", "bench"]
+    assert plan.files == [("README.md", len(CARD)), ("7m/train/train-00000-of-00002.zip", 100),
+                          ("7m/train/train-00001-of-00002.zip", 50), ("bench/test-00000-of-00001.zip", 10)]
     assert plan.total_bytes == len(CARD) + 160
     assert plan.method == "upload_folder" and len(plan.commits) == 1
-    assert plan.commits[0].allow_patterns == ["README.md", "7m/*.parquet", "bench/*.parquet"]
+    assert plan.commits[0].allow_patterns == ["README.md", "7m/train/*", "bench/*"]
 
 
 def test_execute_one_commit(hf_dir):
@@ -76,8 +82,8 @@ def test_execute_one_commit(hf_dir):
 def test_big_build_without_and_with_upload_large_folder(hf_dir):
     api = FakeApi(large=False)
     plan = plan_push(hf_dir, "me/spar", large_bytes=100, api=api)
-    assert plan.method == "upload_folder per config"
-    assert [c.allow_patterns for c in plan.commits] == [["7m/*.parquet"], ["bench/*.parquet"], ["README.md"]]
+    assert plan.method == "upload_folder per folder"
+    assert [c.allow_patterns for c in plan.commits] == [["7m/train/*"], ["bench/*"], ["README.md"]]
     execute(plan, api=api)
     assert [c[0] for c in api.calls] == ["create_repo", "upload_folder", "upload_folder", "upload_folder"]
     large = FakeApi(large=True)
@@ -101,8 +107,8 @@ def test_bad_inputs(hf_dir, tmp_path, capsys):
     assert "OWNER/NAME" in capsys.readouterr().err
     with pytest.raises(SparError, match="README.md"):
         plan_push(tmp_path, "me/spar")
-    (hf_dir / "bench" / "test-00000-of-00001.parquet").unlink()
-    with pytest.raises(SparError, match="no Parquet shards"):
+    (hf_dir / "bench" / "test-00000-of-00001.zip").unlink()
+    with pytest.raises(SparError, match="config 'bench' but no file matches bench/test-\\*.zip"):
         plan_push(hf_dir, "me/spar")
 
 
@@ -118,7 +124,47 @@ def test_push_points_the_card_at_the_repo(tmp_path):
     card = (hf / "README.md").read_text()
     assert 'load_dataset("me/spar", "bench")' in card and "license: cc-by-4.0" in card
     plan = plan_push(hf, "me/spar")
-    assert [p for p, _ in plan.files] == ["README.md", "bench/test-00000-of-00001.parquet"]
+    assert [p for p, _ in plan.files] == ["README.md", "bench/test-00000-of-00001.zip"]
+
+
+def _spar7m_groups(scenes: int, seed: int = 0):
+    """Scenes sized as SPAR-7M's: ~4,500 scenes holding 100-200 GB of frames and depth (25-45 MB a scene)."""
+    import random
+
+    from spar_hf.builders.plan import Group
+
+    rng = random.Random(seed)
+    return [Group("scannet", f"scene{i:04d}_00", members={"all": rng.randint(25_000_000, 45_000_000)})
+            for i in range(scenes)]
+
+
+def test_a_spar_7m_size_build_fits_the_hub_limits_and_a_tiny_pack_size_does_not():
+    from spar_hf.builders.plan import plan_packs
+    from spar_hf.hub import HUB_LIMITS, hub_limit_problems
+
+    groups = _spar7m_groups(4500)
+    train, val = groups[:3600], groups[3600:]
+    files = [("README.md", 30_000)]
+    for part, split in ((train, "train"), (val, "validation")):
+        files += [(p.name, p.bytes) for p in plan_packs(part, 500_000_000, "7m", split)]
+    total = sum(size for _, size in files)
+    assert 100e9 < total < 250e9
+    assert hub_limit_problems(files) == []
+    assert len(files) < 1000 and max(size for _, size in files) < HUB_LIMITS["file_bytes"]
+    tiny = [(p.name, p.bytes) for p in plan_packs(train, 1, "7m", "train")]  # one scene per pack: 3,600 files
+    assert hub_limit_problems(tiny, {**HUB_LIMITS, "folder_entries": 1000}) == [
+        "7m/train/ holds 3,600 entries (the Hub takes fewer than 1,000 per folder)"]
+
+
+def test_hub_limits_name_what_goes_past_them():
+    from spar_hf.hub import hub_limit_problems
+
+    limits = {"files": 4, "folder_entries": 3, "file_bytes": 100}
+    files = [("README.md", 1), ("a/x.zip", 100), ("a/y.zip", 2), ("a/z.zip", 3)]
+    assert hub_limit_problems(files, limits) == [
+        "4 files (the Hub takes fewer than 4 per repo)",
+        "a/ holds 3 entries (the Hub takes fewer than 3 per folder)",
+        "a/x.zip is 100 bytes (the Hub takes files under 100)"]
 
 
 # --- Space bundles: `spar-hf push --space OWNER/NAME --bundle DIR` ---

@@ -108,12 +108,13 @@ def local_hf(local_spar, tmp_path_factory) -> Path:
 def test_ray_build_is_byte_identical_to_local(local_spar, local_hf, tmp_path, capsys):
     out = tmp_path / "hf"  # same folder name: the card's load lines name it
     capsys.readouterr()
-    assert main(["build", "--from", str(local_spar), "--out", str(out), "--configs", "7m,bench", "--engine", "ray"]) == 0
+    assert main(["build", "--from", str(local_spar), "--out", str(out), "--configs", "7m,bench", "--engine", "ray",
+                 "--workers", "2"]) == 0
     printed = capsys.readouterr().out.strip().splitlines()
     assert [line.split(":")[0].strip() for line in printed[:-1]] == ["7m", "bench"]  # config order kept
     tree = read_tree(out)
     assert tree == read_tree(local_hf)
-    assert "7m/train-00000-of-00001.parquet" in tree and "bench/test-00000-of-00001.parquet" in tree
+    assert "7m/train/train-00000-of-00001.zip" in tree and "bench/test-00000-of-00001.zip" in tree
 
 
 def test_ray_shards_are_byte_identical_to_local(local_hf, tmp_path, capsys):
@@ -121,52 +122,52 @@ def test_ray_shards_are_byte_identical_to_local(local_hf, tmp_path, capsys):
     for engine in ("local", "ray"):
         outs[engine] = tmp_path / engine
         assert main(["shard", "--dataset", str(local_hf), "--config", "7m", "--split", "train", "--out",
-                     str(outs[engine]), "--max-count", "40", "--engine", engine]) == 0
+                     str(outs[engine]), "--max-count", "40", "--chunk-frames", "3", "--engine", engine]) == 0
     local = read_tree(outs["local"])
     assert read_tree(outs["ray"]) == local
     index = json.loads(local["spar-7m-train.index.json"])
-    assert len(index["shards"]) > 2 and all(s["samples"] <= 40 for s in index["shards"])
+    assert len(index["shards"]) > 2 and all(s["rows"] <= 40 for s in index["shards"])
 
 
 def test_ray_shards_with_rejects_size_limit_and_baked_markers(local_hf, tmp_path):
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    import shutil
+    import zipfile
 
-    from spar_hf.engines.ray_shards import write_shards_ray
     from spar_hf.shards.writer import write_shards
 
-    # rows 3 and 10 lose their image bytes: both engines must reject them with the same reason
-    src = local_hf / "7m" / "train-00000-of-00001.parquet"
-    table = pq.read_table(src)
-    rows = table.to_pylist()
-    for i in (3, 10):
-        rows[i]["images"] = [{"bytes": None, "path": "gone.jpg"}]
+    # two images go missing from the train pack: both engines reject the rows showing them with the same reason
     bad = tmp_path / "bad"
-    (bad / "7m").mkdir(parents=True)
-    pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), bad / "7m" / "train-00000-of-00001.parquet")
-
-    settings = dict(max_size=300_000, bake_markers=True)
+    shutil.copytree(local_hf, bad)
+    pack = bad / "7m" / "train" / "train-00000-of-00001.zip"
+    with zipfile.ZipFile(pack) as src:
+        members = [(info, src.read(info)) for info in src.infolist()]
+    images = sorted(info.filename for info, _ in members if info.filename.endswith(".jpg"))
+    gone = {images[0], images[-1]}
+    with zipfile.ZipFile(pack, "w") as dst:
+        for info, data in members:
+            if info.filename not in gone:
+                dst.writestr(info, data)
+    settings = dict(max_size=300_000, bake_markers=True, max_frames=3)
     local = write_shards(bad, "7m", "train", tmp_path / "local", **settings)
-    ray_run = write_shards_ray(bad, "7m", "train", tmp_path / "ray", chunk_rows=16, **settings)
+    ray_run = write_shards(bad, "7m", "train", tmp_path / "ray", engine="ray", workers=2, **settings)
     assert read_tree(tmp_path / "ray") == read_tree(tmp_path / "local")
-    assert ray_run.index.rejected == local.index.rejected == 2
-    assert ray_run.n_in == len(rows) and ray_run.index.samples == len(rows) - 2
-    assert len(ray_run.index.shards) > 1 and all(s.bytes <= 300_000 for s in ray_run.index.shards)
+    assert ray_run.index.rejected == local.index.rejected > 0
+    assert ray_run.n_in == ray_run.index.rows + ray_run.index.rejected
+    assert len(ray_run.index.shards) > 1 and all(s.bytes <= 300_000 or s.samples == 1 for s in ray_run.index.shards)
     rejects = [json.loads(line) for line in (tmp_path / "ray" / "spar-7m-train.rejects.jsonl").read_text().splitlines()]
-    assert [r["line"] for r in rejects] == [3, 10] and all("no bytes" in r["reason"] for r in rejects)
+    assert all("has no bytes" in r["reason"] and any(g in r["reason"] for g in gone) for r in rejects)
 
 
 def test_plan_follows_the_writer_rule():
-    from spar_hf.engines.ray_shards import plan
-    from spar_hf.shards.writer import closed_size
+    from spar_hf.shards.writer import PlannedSample, closed_size, plan_shards
 
     # closed_size rounds to 10240-byte records after 1024 EOF bytes: 4 x 2048 -> 10240, a 5th -> 20480
     assert closed_size(4 * 2048) == 10240 and closed_size(5 * 2048) == 20480
-    costs = [(0, 2048), (1, 2048), (2, 2048), (4, 2048), (5, 2048), (7, 2048)]  # rows 3 and 6 rejected
-    assert plan(costs, max_size=10240, max_count=100) == [(0, 4), (5, 2)]
-    assert plan(costs, max_size=10**9, max_count=4) == [(0, 4), (5, 2)]
-    assert plan(costs, max_size=10**9, max_count=5) == [(0, 5), (7, 1)]
-    assert plan([], max_size=10, max_count=1) == []
+    samples = [PlannedSample(0, list(range(rows)), 2048, "s") for rows in (1, 1, 2, 1, 3, 1)]
+    assert plan_shards(samples, max_size=10240, max_count=100) == [[0, 1, 2, 3], [4, 5]]
+    assert plan_shards(samples, max_size=10**9, max_count=4) == [[0, 1, 2], [3, 4], [5]]  # rows: 4, 4, 1
+    assert plan_shards(samples, max_size=10**9, max_count=2) == [[0, 1], [2], [3], [4], [5]]  # a 3-row sample alone
+    assert plan_shards([], max_size=10, max_count=1) == []
 
 
 def test_unreachable_ray_address_fails_fast():

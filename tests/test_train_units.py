@@ -1,8 +1,10 @@
-"""Hand-made samples: collate padding, regroup validation, resume state bookkeeping."""
+"""Hand-made samples: packed and padded collate, chunk decoding and the row pool, resume state bookkeeping."""
 
 from __future__ import annotations
 
 import io
+import json
+import random
 
 import numpy as np
 import pytest
@@ -10,9 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from spar_hf.train.collate import collate
-from spar_hf.train.decode import IncompleteSample, decode_depth, decode_sample
+from spar_hf.train.collate import collate, views_of
+from spar_hf.train.decode import decode_depth
+from spar_hf.train.pool import expand_rows
 from spar_hf.train.resume import ResumeState, Tracker, merge_states
+from spar_hf.train.rows import IncompleteSample, decode_chunk
 
 
 def _sample(key: str, sizes: list[tuple[int, int]], fill: int, depth: bool = True) -> dict:
@@ -26,8 +30,25 @@ def _sample(key: str, sizes: list[tuple[int, int]], fill: int, depth: bool = Tru
     return s
 
 
-def test_collate_pads_views_and_pixels_and_masks_them():
+def test_collate_packs_every_view_once_with_sizes_and_offsets():
     batch = collate([_sample("a", [(2, 3)], 10), _sample("b", [(4, 1), (1, 2)], 20)])
+    # views: 2x3 (6 px), 4x1 (4 px), 1x2 (2 px) -> 12 pixels, offsets 0, 6, 10, 12; row 0 has view 0, row 1 views 1-2
+    assert tuple(batch["images"].shape) == (12, 3)
+    assert batch["image_sizes"].tolist() == [[2, 3], [4, 1], [1, 2]]
+    assert batch["image_offsets"].tolist() == [0, 6, 10, 12] and batch["row_views"].tolist() == [0, 1, 3]
+    img = batch["images"].numpy()
+    assert (img[:6] == 10).all() and (img[6:] == 20).all()
+    assert [tuple(v.shape) for v in views_of(batch, 1)] == [(4, 1, 3), (1, 2, 3)]
+    assert views_of(batch, 1)[0].data_ptr() == batch["images"][6:].data_ptr()  # a view, not a copy
+    assert batch["depth"].tolist() == [1010] * 6 + [1020] * 6 and batch["depth_offsets"].tolist() == [0, 6, 10, 12]
+    assert views_of(batch, 0, "depth")[0].tolist() == [[1010, 1010, 1010], [1010, 1010, 1010]]
+    assert tuple(batch["pose"].shape) == (3, 4, 4) and batch["pose"][2, 0, 0].item() == 21.0
+    assert batch["K"][0, 0, 0].item() == 2.0
+    assert batch["id"] == ["a", "b"] and batch["__key__"] == ["a", "b"]
+
+
+def test_collate_pads_views_and_pixels_and_masks_them():
+    batch = collate([_sample("a", [(2, 3)], 10), _sample("b", [(4, 1), (1, 2)], 20)], layout="padded")
     assert tuple(batch["images"].shape) == (2, 2, 3, 4, 3)  # B, V=max views, C, H=max h, W=max w
     assert batch["view_mask"].tolist() == [[True, False], [True, True]]
     assert batch["image_sizes"].tolist() == [[[2, 3], [0, 0]], [[4, 1], [1, 2]]]
@@ -42,23 +63,9 @@ def test_collate_pads_views_and_pixels_and_masks_them():
 
 
 def test_collate_without_depth_has_no_depth_keys():
-    batch = collate([_sample("a", [(2, 2)], 1, depth=False)])
-    assert "depth" not in batch and "pose" not in batch
-
-
-def test_regroup_orders_views_and_rejects_missing_members():
-    def regroup(sample: dict) -> dict:  # the regrouping alone: image bytes kept as they are
-        return decode_sample(sample, images=False)
-
-    sample = {"__key__": "k", "__url__": "u", "json": {"n_views": 2, "has_depth": False}, "1.jpg": "B", "0.jpg": "A"}
-    assert regroup(sample)["images"] == ["A", "B"]
-    with pytest.raises(IncompleteSample, match=r"images \[1\] missing"):
-        regroup({"__key__": "k", "__url__": "u", "json": {"n_views": 2}, "0.jpg": "A"})
-    with pytest.raises(IncompleteSample, match="no json"):
-        regroup({"__key__": "k", "__url__": "u", "0.jpg": "A"})
-    with pytest.raises(IncompleteSample, match="depth"):
-        regroup({"__key__": "k", "__url__": "u", "json": {"n_views": 1, "has_depth": True}, "0.jpg": "A",
-                 "0.pose.npy": 1, "0.k.npy": 2})
+    for layout in ("packed", "padded"):
+        batch = collate([_sample("a", [(2, 2)], 1, depth=False)], layout=layout)
+        assert "depth" not in batch and "pose" not in batch
 
 
 def test_depth_decoder_keeps_sixteen_bits():
@@ -81,36 +88,78 @@ def _npy(array: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def test_decode_sample_decodes_only_the_promised_members_in_view_order():
-    meta = {"id": "k", "n_views": 2, "has_depth": True, "x": 1.5}
-    raw = {"__key__": "k", "__url__": "s.tar", "json": b'{"id": "k", "n_views": 2, "has_depth": true, "x": 1.5}',
-           "1.png": _png(np.full((1, 2, 3), 7, np.uint8)), "0.png": _png(np.full((2, 1), 200, np.uint8)),
-           "0.depth.png": _png(np.array([[65535]], np.uint16)), "1.depth.png": _png(np.array([[1, 2]], np.uint16)),
-           "0.pose.npy": _npy(np.eye(4)), "1.pose.npy": _npy(2 * np.eye(4)),
-           "0.k.npy": _npy(np.eye(3)), "1.k.npy": _npy(3 * np.eye(3)),
-           "2.png": b"not an image", "evil.pyd": b"\x80\x04garbage", "txt": b"\xff"}
-    out = decode_sample(raw)
-    assert sorted(out) == ["K", "__key__", "__url__", "depth", "images", "json", "pose"]
-    assert out["json"] == meta
-    assert [im.mode for im in out["images"]] == ["RGB", "RGB"]  # the grey view is converted
-    assert np.asarray(out["images"][0]).tolist() == [[[200, 200, 200]], [[200, 200, 200]]]
-    assert np.asarray(out["images"][1]).tolist() == [[[7, 7, 7], [7, 7, 7]]]
-    assert [d.dtype for d in out["depth"]] == [np.uint16, np.uint16]
-    assert out["depth"][0].tolist() == [[65535]] and out["depth"][1].tolist() == [[1, 2]]
-    assert out["pose"][1].tolist() == (2 * np.eye(4)).tolist() and out["K"][1].tolist() == (3 * np.eye(3)).tolist()
-    kept = decode_sample(raw, images=False)
-    assert kept["images"] == [raw["0.png"], raw["1.png"]] and kept["depth"][1] == raw["1.depth.png"]
-    assert kept["K"][0].tolist() == np.eye(3).tolist()
+def _chunk(key: str, rows: list[list[int]], images: list[bytes], depth: bool = False, **extra) -> dict:
+    meta = {"format": 2, "frames": [f"f{i}" for i in range(len(images))], "has_depth": depth,
+            "rows": [{"id": f"{key}-{j}", "row": j, "views": views} for j, views in enumerate(rows)]}
+    sample = {"__key__": key, "__url__": "s.tar", "json": json.dumps(meta).encode()}
+    sample.update({f"{i}.png": data for i, data in enumerate(images)})
+    sample.update(extra)
+    return sample
 
 
-def test_decode_sample_refuses_a_pickled_pose_and_a_missing_json():
-    raw = {"__key__": "k", "__url__": "u", "json": b'{"n_views": 1, "has_depth": true}',
-           "0.jpg": b"", "0.depth.png": b"", "0.k.npy": _npy(np.eye(3)),
-           "0.pose.npy": _npy(np.array([object()], dtype=object))}
-    with pytest.raises(ValueError, match="allow_pickle"):
-        decode_sample(raw, images=False)
-    with pytest.raises(IncompleteSample, match="no json member"):
-        decode_sample({"__key__": "k", "__url__": "u", "0.jpg": b""})
+def test_decode_chunk_decodes_each_promised_member_once_and_nothing_else():
+    grey, colour = _png(np.full((2, 1), 200, np.uint8)), _png(np.full((1, 2, 3), 7, np.uint8))
+    raw = _chunk("k", [[1, 0], [0]], [grey, colour], depth=True,
+                 **{"0.depth.png": _png(np.array([[65535], [3]], np.uint16)), "1.depth.png": _png(np.array([[1, 2]], np.uint16)),
+                    "0.pose.npy": _npy(np.eye(4)), "1.pose.npy": _npy(2 * np.eye(4)),
+                    "0.k.npy": _npy(np.eye(3)), "1.k.npy": _npy(3 * np.eye(3)),
+                    "2.png": b"not an image", "evil.pyd": b"\x80\x04garbage", "txt": b"\xff"})
+    chunk = decode_chunk(raw, "pil")
+    assert len(chunk) == 2 and not chunk.bad
+    row = chunk.row(0)
+    assert row["__key__"] == "k/0" and row["json"] == {"id": "k-0", "row": 0, "n_views": 2, "has_depth": True,
+                                                        "markers_baked": False}
+    assert [im.mode for im in row["images"]] == ["RGB", "RGB"]  # the grey image is converted
+    assert np.asarray(row["images"][0]).tolist() == [[[7, 7, 7], [7, 7, 7]]]  # view order: image 1 then 0
+    assert np.asarray(row["images"][1]).tolist() == [[[200, 200, 200]], [[200, 200, 200]]]
+    assert row["images"][1] is not chunk.row(1)["images"][0]  # a PIL image per row: drawing on one leaves the other
+    assert [d.dtype for d in row["depth"]] == [np.uint16, np.uint16] and row["depth"][1].tolist() == [[65535], [3]]
+    assert row["pose"][0].tolist() == (2 * np.eye(4)).tolist() and row["K"][0].tolist() == (3 * np.eye(3)).tolist()
+    kept = decode_chunk(raw, "bytes").row(1)
+    assert kept["images"] == [grey] and kept["depth"][0].tolist() == [[65535], [3]]
+
+
+def test_decode_chunk_refuses_missing_members_and_rows_naming_other_images():
+    ok = _png(np.zeros((1, 1, 3), np.uint8))
+    with pytest.raises(IncompleteSample, match=r"image \[1\] missing of 2"):
+        decode_chunk({k: v for k, v in _chunk("k", [[0]], [ok, ok]).items() if k != "1.png"})
+    with pytest.raises(IncompleteSample, match="no chunk json"):
+        decode_chunk({"__key__": "k", "__url__": "u", "0.png": ok})
+    with pytest.raises(IncompleteSample, match="depth.png"):
+        decode_chunk(_chunk("k", [[0]], [ok], depth=True, **{"0.pose.npy": _npy(np.eye(4)), "0.k.npy": _npy(np.eye(3))}))
+    with pytest.raises(IncompleteSample, match="row 0 names images outside 0..0"):
+        decode_chunk(_chunk("k", [[1]], [ok]))
+    pickled = _chunk("k", [[0]], [ok], depth=True, **{"0.depth.png": _png(np.zeros((1, 1), np.uint16)),
+                                                      "0.k.npy": _npy(np.eye(3)),
+                                                      "0.pose.npy": _npy(np.array([object()], dtype=object))})
+    chunk = decode_chunk(pickled)
+    assert "allow_pickle" in chunk.bad[0] and "row 0" in chunk.unusable(0)  # never unpickled: the row is unusable
+
+
+def test_pool_hands_out_every_row_once_and_a_bad_image_costs_only_its_rows():
+    ok = _png(np.zeros((1, 1, 3), np.uint8))
+    samples = [_chunk("a", [[0], [1], [0, 1]], [ok, b"broken"]), _chunk("b", [[0]] * 4, [ok])]
+    errors = []
+    rows = list(expand_rows(samples, size=2, rng=random.Random(0), frames_as="array",
+                            handler=lambda exn: errors.append(str(exn)) or True))
+    assert sorted(r["__key__"] for r in rows) == ["a/0", "b/0", "b/1", "b/2", "b/3"]
+    assert len(errors) == 2 and all("image 1" in e for e in errors)  # rows a/1 and a/2 show the broken image
+    in_order = [r["__key__"] for r in expand_rows(samples, size=1, rng=None, frames_as="bytes", handler=lambda e: True)]
+    assert in_order == ["a/0", "a/1", "a/2", "b/0", "b/1", "b/2", "b/3"]
+
+
+def test_pool_skips_used_rows_and_never_decodes_a_chunk_with_none_left(monkeypatch):
+    import spar_hf.train.rows as rows_module
+
+    decoded = []
+    real = rows_module.decode_chunk
+    monkeypatch.setattr("spar_hf.train.pool.decode_chunk", lambda s, f: decoded.append(s["__key__"]) or real(s, f))
+    ok = _png(np.zeros((1, 1, 3), np.uint8))
+    samples = [_chunk("a", [[0], [0]], [ok]), _chunk("b", [[0], [0]], [ok])]
+    used = {("s.tar", "a/0"), ("s.tar", "a/1"), ("s.tar", "b/1")}
+    rows = list(expand_rows(samples, size=4, rng=random.Random(1), frames_as="array", handler=lambda e: True,
+                            skip=lambda url, key: (url, key) in used))
+    assert [r["__key__"] for r in rows] == ["b/0"] and decoded == ["b"]
 
 
 def test_tracker_marks_shards_done_by_index_count_and_merges_ranks():
@@ -209,7 +258,11 @@ def test_collate_decodes_stored_views_into_the_padded_batch():
     a, b, c = _textured(6, 8, 1), _textured(4, 5, 2), _textured(6, 8, 3)
     jpeg_a, jpeg_b = _jpeg(a, subsampling=0), _jpeg(b, subsampling=2)
     png_c = _png(c)
-    batch = collate([_encoded_sample("s0", [jpeg_a]), _encoded_sample("s1", [jpeg_b, png_c])])
+    packed = collate([_encoded_sample("s0", [jpeg_a]), _encoded_sample("s1", [jpeg_b, png_c])])
+    assert np.array_equal(views_of(packed, 0)[0].numpy(), _pillow_rgb(jpeg_a))
+    assert np.array_equal(views_of(packed, 1)[0].numpy(), _pillow_rgb(jpeg_b))
+    assert np.array_equal(views_of(packed, 1)[1].numpy(), c)
+    batch = collate([_encoded_sample("s0", [jpeg_a]), _encoded_sample("s1", [jpeg_b, png_c])], layout="padded")
     img = batch["images"].numpy().transpose(0, 1, 3, 4, 2)  # back to B, V, H, W, C
     assert img.shape == (2, 2, 6, 8, 3)
     assert np.array_equal(img[0, 0], _pillow_rgb(jpeg_a)) and not img[0, 1].any()
@@ -242,14 +295,14 @@ def test_batch_memory_is_reused_only_once_released_and_comes_back_zeroed(monkeyp
     from spar_hf.train.buffers import BufferPool
 
     monkeypatch.setattr(collate_module, "_POOL", BufferPool(keep=4))  # no buffers left over by other tests
-    first = collate([_sample("a", [(4, 4)], 200, depth=False), _sample("b", [(4, 4), (4, 4)], 100, depth=False)])
+    first = collate([_sample("a", [(4, 4)], 200, depth=False), _sample("b", [(4, 4), (4, 4)], 100, depth=False)], layout="padded")
     held = first["images"].numpy().copy()
-    second = collate([_sample("c", [(4, 4)], 50, depth=False)])
+    second = collate([_sample("c", [(4, 4)], 50, depth=False)], layout="padded")
     assert np.array_equal(first["images"].numpy(), held)  # a batch still held is never written
     assert second["images"].data_ptr() != first["images"].data_ptr()
     pointer = first["images"].data_ptr()
     del first
-    third = collate([_sample("d", [(2, 3)], 9, depth=False), _sample("e", [(1, 1)], 7, depth=False)])
+    third = collate([_sample("d", [(2, 3)], 9, depth=False), _sample("e", [(1, 1)], 7, depth=False)], layout="padded")
     assert third["images"].data_ptr() == pointer  # the released buffer is taken again
     img = third["images"].numpy().transpose(0, 1, 3, 4, 2)
     assert img.shape == (2, 1, 2, 3, 3)
@@ -299,7 +352,7 @@ def test_pooled_batches_equal_fresh_zero_padded_ones_and_held_ones_never_change(
                         "depth": [np.full((h, w), 200 * f + 1, np.uint16) for h, w, f in views],
                         "pose": [np.eye(4, dtype=np.float32)] * len(views), "K": [np.eye(3, dtype=np.float32)] * len(views)}
                        for i, views in enumerate(views_per_sample)]
-            batch = collate(samples)
+            batch = collate(samples, layout="padded")
             v = max(len(views) for views in views_per_sample)
             h = max(vh for views in views_per_sample for vh, _, _ in views)
             w = max(vw for views in views_per_sample for _, vw, _ in views)

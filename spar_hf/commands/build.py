@@ -1,4 +1,4 @@
-"""`spar-hf build`: SPAR-7M layout -> Hugging Face folder (Parquet per config/split + dataset card)."""
+"""`spar-hf build`: SPAR-7M layout -> Hugging Face folder (packs per config family and split + dataset card)."""
 
 from __future__ import annotations
 
@@ -11,18 +11,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "build",
         help="build the HF dataset (configs 7m, 7m-rgbd, bench, bench-tiny, bench-rgbd, spatialforge)",
-        description="Write HF_DIR/<config>/<split>-NNNNN-of-NNNNN.parquet and HF_DIR/README.md from a SPAR-7M layout; "
-        "records that cannot become rows go to HF_DIR/rejects/<config>.jsonl with the reason.",
+        description="Write packs (zips holding each image once plus per-config metadata Parquet, read by datasets' "
+        "imagefolder) and HF_DIR/README.md from a SPAR-7M layout; records that cannot become rows go to "
+        "HF_DIR/rejects/<config>.jsonl with the reason.",
     )
     parser.add_argument("--from", dest="spar_dir", required=True, help="SPAR_DIR (ours or the official download)")
     parser.add_argument("--out", required=True, help="HF_DIR to write")
     parser.add_argument("--configs", default=None,
                         help=f"comma-separated configs (default: {ALL_CONFIGS}; spatialforge only if SPAR_DIR has it)")
-    parser.add_argument("--max-shard-size", default="500MB", help="maximum uncompressed bytes per Parquet shard")
+    parser.add_argument("--max-shard-size", default="500MB",
+                        help="bytes of images per pack (whole scenes: a scene bigger than this is one pack)")
+    parser.add_argument("--workers", type=int, default=1, help="packs built in parallel (processes, or Ray CPUs)")
     parser.add_argument("--resume", action="store_true", help="skip configs already built from the same input")
     parser.add_argument("--license", default="cc-by-nc-4.0", help="licence id written into the card")
     parser.add_argument("--engine", default="local", choices=("local", "ray"),
-                        help="local: configs one after another; ray: one Ray task per config (default local)")
+                        help="local: packs in this process or --workers processes; ray: one Ray task per pack")
     parser.add_argument("--ray-address", default=None,
                         help="with --engine ray: HOST:6379 of a running cluster (default: start a local Ray)")
     parser.set_defaults(func=run)
@@ -57,12 +60,18 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from spar_hf.builders.run import build
+    from spar_hf.errors import SparError
     from spar_hf.report import Summary
 
     names = resolve_configs(args.configs, args.spar_dir)
+    if args.workers < 1:
+        raise SparError("--workers must be at least 1")
+    if args.ray_address and args.engine != "ray":
+        raise SparError("--ray-address needs --engine ray")
     summary = Summary("build")
-    bar = tqdm(total=len(names), desc="configs", unit="config")
+    bar = tqdm(desc="packs", unit="pack")
     lines = []
+    layout_bytes = tree_bytes(args.spar_dir)
 
     def on_config(res) -> None:
         counts = res.counts
@@ -73,12 +82,17 @@ def run(args: argparse.Namespace) -> int:
         if counts.get("not_drawn"):
             summary.extra["not_drawn"] = summary.extra.get("not_drawn", 0) + counts["not_drawn"]
         splits = " ".join(f"{s}={n}" for s, n in res.splits.items()) or "no rows, left out of the card"
-        lines.append(f"  {res.name}: {splits} (in={counts.get('in', 0)} rejected={counts.get('rejected', 0)})"
+        size = ""
+        if res.packs:
+            size = f" packs={len(res.packs)} bytes={res.pack_bytes}"
+            if layout_bytes:
+                size += f" ({res.pack_bytes / layout_bytes:.2f}x the layout)"
+        lines.append(f"  {res.name}: {splits} (in={counts.get('in', 0)} rejected={counts.get('rejected', 0)}){size}"
                      + (" [resumed]" if res.resumed else ""))
-        bar.update(1)
 
-    build(args.spar_dir, args.out, names, max_shard_size=args.max_shard_size, resume=args.resume,
-          license=args.license, on_config=on_config, engine=_engine(args))
+    result = build(args.spar_dir, args.out, names, max_shard_size=args.max_shard_size, resume=args.resume,
+                   license=args.license, on_config=on_config, workers=args.workers, engine=args.engine,
+                   address=args.ray_address, on_pack=lambda: bar.update(1))
     bar.close()
     for line in lines:
         print(line)
@@ -86,22 +100,24 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         print(f"  {missing} row(s) name files not on disk (the official download ships QA only: rebuild images/ "
               f"from the source datasets); each is listed in {args.out}/rejects/<config>.jsonl")
-    summary.extra["configs"] = ",".join(names)
+    summary.extra["configs"] = ",".join(result.configs)
     summary.extra["out_dir"] = args.out
+    qa = [c for c in ("7m-rgbd", "7m") if c in result.configs and result.configs[c].packs]
+    if qa and layout_bytes:
+        summary.extra["layout_ratio"] = f"{result.configs[qa[0]].pack_bytes / layout_bytes:.2f}"
     print(summary.line())
     return 0
 
 
-def _engine(args: argparse.Namespace):
-    """None for the local loop, else the Ray mapper `spar_hf.builders.run.build` fans the configs out with."""
-    from spar_hf.errors import SparError
+def tree_bytes(root: str) -> int:
+    """Bytes of every file under `root` (what `du --apparent-size` counts)."""
+    import os
 
-    if args.ray_address and args.engine != "ray":
-        raise SparError("--ray-address needs --engine ray")
-    if args.engine != "ray":
-        return None
-    import functools
-
-    from spar_hf.engines.ray_engine import map_ordered
-
-    return functools.partial(map_ordered, address=args.ray_address)
+    total = 0
+    for folder, _dirs, files in os.walk(root):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(folder, name)).st_size
+            except OSError:
+                pass
+    return total

@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--scenes", type=int, default=DEMO_SCENES, help=f"scenes to synthesise (default {DEMO_SCENES})")
     parser.add_argument("--frames", type=int, default=DEMO_FRAMES, help=f"frames per scene (default {DEMO_FRAMES})")
     parser.add_argument("--seed", type=int, default=0, help="run seed (default 0)")
-    parser.add_argument("--workers", type=int, default=2, help="generate workers (default 2)")
+    parser.add_argument("--workers", type=int, default=2, help="generate and build workers (default 2)")
     parser.add_argument("--resume", action="store_true", help="reuse scenes, layout and configs already made")
     parser.set_defaults(func=run)
 
@@ -49,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
         _step(["synth", "--out", str(scenes), "--scenes", str(args.scenes), "--frames", str(args.frames), "--seed", str(args.seed)])
     _step(["generate", "--source", "synthetic", "--scenes", str(scenes), "--out", str(layout), "--seed", str(args.seed),
            "--workers", str(args.workers), "--val-fraction", str(DEMO_VAL_FRACTION), *(["--resume"] if args.resume else [])])
-    _step(["build", "--from", str(layout), "--out", str(out), *(["--resume"] if args.resume else [])])
+    _step(["build", "--from", str(layout), "--out", str(out), "--workers", str(args.workers),
+           *(["--resume"] if args.resume else [])])
     summary = Summary("demo")
     summary.n_in = args.scenes
     summary.n_out = show(out)

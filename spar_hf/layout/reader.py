@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import IO, Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -191,46 +191,70 @@ class SparLayout:
 
 def read_qa_file(qa_file: QAFile, report: Callable[[Problem], None]) -> Iterator[Entry]:
     """Parse one QA file line by line; a bad line is reported, never raised."""
+    for _offset, entry in scan_qa_file(qa_file, report):
+        yield entry
+
+
+def scan_qa_file(qa_file: QAFile, report: Callable[[Problem], None]) -> Iterator[tuple[int, Entry]]:
+    """(byte offset of the line, entry) per good line, so a later pass can read that line alone
+    (`read_entry`); bad lines are reported, and so is a line count that differs from the file name."""
     n_lines = 0
+    offset = 0
     with open(qa_file.path, "rb") as handle:
         for number, raw in enumerate(handle, start=1):
             n_lines = number
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                report(Problem(str(qa_file.path), number, f"not UTF-8 ({exc.reason} at byte {exc.start})"))
-                continue
-            if not text.strip():
-                report(Problem(str(qa_file.path), number, "empty line"))
-                continue
-            try:
-                obj = json.loads(text)
-            except json.JSONDecodeError as exc:
-                report(Problem(str(qa_file.path), number, f"invalid JSON ({exc.msg} at column {exc.colno})"))
-                continue
-            except RecursionError:
-                report(Problem(str(qa_file.path), number, "invalid JSON (nested too deeply)"))
-                continue
-            if not isinstance(obj, dict):
-                report(Problem(str(qa_file.path), number, f"not a JSON object but {type(obj).__name__}"))
-                continue
-            try:
-                record = QARecord.from_json(obj, format=qa_file.format, source=qa_file.source)
-            except KeyError as exc:
-                report(Problem(str(qa_file.path), number, f"missing field {exc}"))
-                continue
-            except StopIteration:
-                report(Problem(str(qa_file.path), number, "conversations lack a human or gpt turn"))
-                continue
-            except (TypeError, ValueError, AttributeError) as exc:
-                report(Problem(str(qa_file.path), number, f"malformed record ({exc})"))
-                continue
-            if record.task != qa_file.task:
-                report(Problem(str(qa_file.path), number, f"type {record.task!r} differs from its task folder {qa_file.task!r}"))
-                continue
-            yield Entry(qa_file.source, qa_file.split, qa_file.task, qa_file.format, qa_file.path, number, record)
+            entry = parse_line(qa_file, number, raw, report)
+            if entry is not None:
+                yield offset, entry
+            offset += len(raw)
     if qa_file.declared_lines is not None and qa_file.declared_lines != n_lines:
         report(Problem(str(qa_file.path), None, f"name says {qa_file.declared_lines} lines, file has {n_lines}"))
+
+
+def read_entry(qa_file: QAFile, handle: IO[bytes], offset: int, number: int,
+               report: Callable[[Problem], None]) -> Entry | None:
+    """The entry of line `number` at byte `offset` of `handle` (qa_file opened in binary), as `scan_qa_file` parsed it."""
+    handle.seek(offset)
+    return parse_line(qa_file, number, handle.readline(), report)
+
+
+def parse_line(qa_file: QAFile, number: int, raw: bytes, report: Callable[[Problem], None]) -> Entry | None:
+    """One raw line of `qa_file` -> Entry, or None after reporting why it is not one."""
+    where = str(qa_file.path)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        report(Problem(where, number, f"not UTF-8 ({exc.reason} at byte {exc.start})"))
+        return None
+    if not text.strip():
+        report(Problem(where, number, "empty line"))
+        return None
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        report(Problem(where, number, f"invalid JSON ({exc.msg} at column {exc.colno})"))
+        return None
+    except RecursionError:
+        report(Problem(where, number, "invalid JSON (nested too deeply)"))
+        return None
+    if not isinstance(obj, dict):
+        report(Problem(where, number, f"not a JSON object but {type(obj).__name__}"))
+        return None
+    try:
+        record = QARecord.from_json(obj, format=qa_file.format, source=qa_file.source)
+    except KeyError as exc:
+        report(Problem(where, number, f"missing field {exc}"))
+        return None
+    except StopIteration:
+        report(Problem(where, number, "conversations lack a human or gpt turn"))
+        return None
+    except (TypeError, ValueError, AttributeError) as exc:
+        report(Problem(where, number, f"malformed record ({exc})"))
+        return None
+    if record.task != qa_file.task:
+        report(Problem(where, number, f"type {record.task!r} differs from its task folder {qa_file.task!r}"))
+        return None
+    return Entry(qa_file.source, qa_file.split, qa_file.task, qa_file.format, qa_file.path, number, record)
 
 
 class FrameStore:

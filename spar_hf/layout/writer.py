@@ -12,7 +12,6 @@ qa_jsonl/<split>/<task>/<format>/<format>_<N>.jsonl and removes older `<format>_
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -24,6 +23,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from spar_hf.atomic import atomic_open, atomic_write_bytes, atomic_write_text
+from spar_hf.checksums import file_sha256
 from spar_hf.layout.paths import (
     IMAGES_DIR,
     QA_DIR,
@@ -156,14 +156,6 @@ def _check_depths(record: QARecord, frames: dict[int, FrameData]) -> str | None:
     return None
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def write_scene(
     source_dir: Path,
     scene: str,
@@ -232,7 +224,7 @@ def write_scene(
         path = parts_dir / part_name(task, fmt)
         with atomic_open(path, "w") as handle:
             handle.writelines(lines)
-        parts[f"{task}/{fmt}"] = {"file": path.name, "lines": len(lines), "sha256": _sha256(path)}
+        parts[f"{task}/{fmt}"] = {"file": path.name, "lines": len(lines), "sha256": file_sha256(path)}
     with atomic_open(parts_dir / REJECTS, "w") as handle:
         for row in rejects:
             handle.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
@@ -284,7 +276,7 @@ def consistent_manifest(source_dir: Path, scene: str, params: dict[str, Any]) ->
     parts_dir = scene_parts_dir(source_dir, scene)
     for info in manifest.get("parts", {}).values():
         path = parts_dir / info["file"]
-        if not path.is_file() or _sha256(path) != info["sha256"]:
+        if not path.is_file() or file_sha256(path) != info["sha256"]:
             return None
     if manifest.get("status") == "done" and not (parts_dir / REJECTS).is_file():
         return None

@@ -1,8 +1,8 @@
-"""The shard index: one JSON per (config, split) listing every shard with its sample count, bytes and sha256.
+"""The shard index: one JSON per (config, split) listing every shard with its sample and row counts, bytes, sha256.
 
 It is written last by the shard writer, so its presence means the set is complete. The loader reads
-it to get the shard list (local path or URL) and the per-shard counts that let resumption mark a
-shard as done.
+it to get the shard list (local path or URL) and the per-shard QA row counts that let resumption
+mark a shard as done. A sample is a chunk of QA rows sharing their images (stored once per sample).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 from spar_hf.atomic import atomic_write_text
 from spar_hf.errors import SparError
 
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2  # 2: samples are chunks of rows sharing images; rows counted apart
 
 
 def shard_stem(config: str, split: str) -> str:
@@ -37,10 +37,12 @@ def rejects_name(config: str, split: str) -> str:
 
 @dataclass
 class ShardInfo:
-    """One finished shard: file name (relative to the index), samples, bytes, sha256, first parquet row."""
+    """One finished shard: file name (relative to the index), samples (chunks), QA rows, bytes, sha256,
+    and the smallest number of its rows in the config/split."""
 
     name: str
     samples: int
+    rows: int
     bytes: int
     sha256: str
     first_row: int
@@ -51,6 +53,7 @@ class ShardIndex:
     config: str
     split: str
     samples: int
+    rows: int
     rejected: int
     shards: list[ShardInfo]
     has_depth: bool
@@ -69,7 +72,8 @@ class ShardIndex:
         return f"{shard_stem(self.config, self.split)}-{{{0:06d}..{n - 1:06d}}}.tar"
 
     def counts(self) -> dict[str, int]:
-        return {s.name: s.samples for s in self.shards}
+        """QA rows per shard (what a training loop receives and resumption counts)."""
+        return {s.name: s.rows for s in self.shards}
 
     def to_json(self) -> str:
         obj = asdict(self)
@@ -80,7 +84,9 @@ class ShardIndex:
     def from_json(cls, obj: dict[str, Any], where: str = "index") -> "ShardIndex":
         try:
             shards = [ShardInfo(**s) for s in obj["shards"]]
-            return cls(config=obj["config"], split=obj["split"], samples=int(obj["samples"]),
+            if int(obj.get("format", 1)) != INDEX_FORMAT:
+                raise ValueError(f"index format {obj.get('format', 1)}, this spar-hf reads {INDEX_FORMAT}: shard again")
+            return cls(config=obj["config"], split=obj["split"], samples=int(obj["samples"]), rows=int(obj["rows"]),
                        rejected=int(obj["rejected"]), shards=shards, has_depth=bool(obj["has_depth"]),
                        markers_baked=bool(obj["markers_baked"]), params=obj.get("params", {}),
                        format=int(obj.get("format", INDEX_FORMAT)))

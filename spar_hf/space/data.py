@@ -1,15 +1,18 @@
 """Random access to a built SPAR dataset for the Space: configs, filter values, one row at a time.
 
 A local HF_DIR and a hub dataset id go through the same path: `datasets` resolves each config's
-data files from the card (`load_dataset_builder`, no download), and the Parquet files are opened
-with fsspec (`hf://` for the hub, plain files locally), so nothing is copied into a cache and a
-local folder never touches the network. Per (config, split) only the filter columns are read
-once (task, format, source, id); a sample reads the one row group that holds it.
+data files from the card (`load_dataset_builder`, no download), and the files are opened with
+fsspec (`hf://` for the hub, plain files locally), so nothing is copied into a cache and a local
+folder never touches the network. A config's rows are Parquet either way: a pack build's
+metadata member (`spar_hf.packs`), or the Parquet files of an embedded build (the hub SPAR-Bench).
+Per (config, split) only the filter columns are read once (task, format, source, id); a sample
+reads the one row group that holds it, and from a pack only that row's images.
 """
 
 from __future__ import annotations
 
 import functools
+import io
 import os
 import threading
 from dataclasses import dataclass
@@ -64,6 +67,7 @@ class ConfigInfo:
     columns: tuple[str, ...]
     rgbd: bool
     data_files: dict[str, tuple[str, ...]]
+    metadata: str | None = None  # the pack member holding this config's rows (None: Parquet files)
 
     @property
     def splits(self) -> list[str]:
@@ -116,19 +120,14 @@ class SpaceDataset:
                 for path in paths:
                     if not Path(path).resolve().is_relative_to(self.root):
                         raise SparError(f"{self.dataset}: config {name} names a file outside the dataset folder: {path}")
+        names = getattr(builder.config, "metadata_filenames", None)
+        metadata = names[0] if names and any(f.endswith(".zip") for fs in files.values() for f in fs) else None
         features = builder.info.features
         if features is None:
-            features = self._schema_features(files)
+            first = next(iter(files.values()))[0]
+            features = {_loaded_name(c): None for c in _parquet(first, metadata).schema_arrow.names}
         columns = tuple(features)
-        return ConfigInfo(name, kind_of(list(columns)), columns, "depth" in columns, files)
-
-    @staticmethod
-    def _schema_features(files: dict[str, tuple[str, ...]]) -> dict[str, Any]:
-        import pyarrow.parquet as pq
-
-        first = next(iter(files.values()))[0]
-        with _open(first) as handle:
-            return {name: None for name in pq.ParquetFile(handle).schema_arrow.names}
+        return ConfigInfo(name, kind_of(list(columns)), columns, "depth" in columns, files, metadata)
 
     # --- split index ------------------------------------------------------------------------------
     def index(self, config: str, split: str) -> SplitIndex:
@@ -169,8 +168,13 @@ class SpaceDataset:
             raise SparError(f"{config}/{split}: row {position} out of range 0..{len(index) - 1}")
         info = self.config(config)
         wanted = tuple(c for c in (columns or info.columns) if c in info.columns)
-        table = _row_group(index.files[index.file_of[position]], int(index.group_of[position]), wanted)
-        return table.slice(int(index.row_in_group[position]), 1).to_pylist()[0]
+        path = index.files[index.file_of[position]]
+        stored = tuple(_stored_name(c) if info.metadata else c for c in wanted)
+        table = _row_group(path, info.metadata, int(index.group_of[position]), stored)
+        row = table.slice(int(index.row_in_group[position]), 1).to_pylist()[0]
+        if info.metadata:
+            row = {c: _pack_images(path, row[_stored_name(c)]) if _stored_name(c) != c else row[c] for c in wanted}
+        return row
 
     def scene_objects(self, config: str, split: str, scene: str) -> list[dict[str, Any]]:
         """Every object the first SCENE_CONTEXT_ROWS rows of `scene` record in their meta, by id, sorted by id."""
@@ -183,8 +187,9 @@ class SpaceDataset:
         positions = np.flatnonzero(index.scene == scene)[:SCENE_CONTEXT_ROWS]
         objects: dict[Any, dict[str, Any]] = {}
         groups = sorted({(int(index.file_of[p]), int(index.group_of[p])) for p in positions})
+        metadata = self.config(config).metadata
         for f, g in groups:
-            table = _row_group(index.files[f], g, ("scene", "meta"))
+            table = _row_group(index.files[f], metadata, g, ("scene", "meta"))
             for row_scene, text in zip(table.column("scene").to_pylist(), table.column("meta").to_pylist()):
                 if row_scene != scene or not text:
                     continue
@@ -220,36 +225,60 @@ def _open(path: str):
     return fsspec.open(path, "rb").open()
 
 
+def _stored_name(column: str) -> str:
+    """The column a pack's metadata stores a loaded column as (image lists are member names)."""
+    return {"images": "file_names", "image": "image_file_names", "depth": "depth_file_names"}.get(column, column)
+
+
+def _loaded_name(column: str) -> str:
+    return {"file_names": "images", "image_file_names": "image", "depth_file_names": "depth"}.get(column, column)
+
+
 @functools.lru_cache(maxsize=ROW_GROUP_CACHE)
-def _row_group(path: str, group: int, columns: tuple[str, ...]):
+def _parquet(path: str, metadata: str | None):
+    """The rows of one data file as a ParquetFile: a pack's metadata member, or the Parquet file itself."""
     import pyarrow.parquet as pq
 
-    with _open(path) as handle:
-        return pq.ParquetFile(handle).read_row_group(group, columns=list(columns))
+    if metadata is None:
+        return pq.ParquetFile(_open(path))
+    from spar_hf.packs import Pack
+
+    with Pack(path) as pack:
+        return pq.ParquetFile(io.BytesIO(pack.read(metadata)))
+
+
+@functools.lru_cache(maxsize=ROW_GROUP_CACHE)
+def _row_group(path: str, metadata: str | None, group: int, columns: tuple[str, ...]):
+    return _parquet(path, metadata).read_row_group(group, columns=list(columns))
+
+
+def _pack_images(path: str, names: list[str] | None) -> list[dict[str, Any]]:
+    """A row's images from its pack, as datasets gives undecoded images ({bytes, path}); only these members are read."""
+    from spar_hf.packs import Pack
+
+    with Pack(path) as pack:
+        return [{"bytes": pack.read(name), "path": name} for name in names or []]
 
 
 def _read_index(info: ConfigInfo, split: str) -> SplitIndex:
-    import pyarrow.parquet as pq
-
     fmt_col = FORMAT_COLUMN[info.kind]
     ids: list[str] = []
     task, fmt, source, scene, file_of, group_of, row_in_group = [], [], [], [], [], [], []
     columns = ["id", "task", fmt_col, "source"] + (["scene"] if "scene" in info.columns else [])
     files = list(info.data_files[split])
     for f, path in enumerate(files):
-        with _open(path) as handle:
-            parquet = pq.ParquetFile(handle)
-            for g in range(parquet.num_row_groups):
-                table = parquet.read_row_group(g, columns=columns)
-                n = table.num_rows
-                ids.extend(str(v) for v in table.column("id").to_pylist())
-                task.extend(table.column("task").to_pylist())
-                fmt.extend(table.column(fmt_col).to_pylist())
-                source.extend(table.column("source").to_pylist())
-                scene.extend(table.column("scene").to_pylist() if "scene" in columns else [""] * n)
-                file_of.append(np.full(n, f, dtype=np.int32))
-                group_of.append(np.full(n, g, dtype=np.int32))
-                row_in_group.append(np.arange(n, dtype=np.int32))
+        parquet = _parquet(path, info.metadata)
+        for g in range(parquet.num_row_groups):
+            table = parquet.read_row_group(g, columns=columns)
+            n = table.num_rows
+            ids.extend(str(v) for v in table.column("id").to_pylist())
+            task.extend(table.column("task").to_pylist())
+            fmt.extend(table.column(fmt_col).to_pylist())
+            source.extend(table.column("source").to_pylist())
+            scene.extend(table.column("scene").to_pylist() if "scene" in columns else [""] * n)
+            file_of.append(np.full(n, f, dtype=np.int32))
+            group_of.append(np.full(n, g, dtype=np.int32))
+            row_in_group.append(np.arange(n, dtype=np.int32))
 
     def cat(parts: list[np.ndarray]) -> np.ndarray:
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)

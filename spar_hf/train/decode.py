@@ -1,15 +1,10 @@
-"""Turn raw tar samples into training samples: decode, regroup numbered views into lists, draw markers.
+"""Decoders for the members of a shard sample: JSON, RGB views, uint16 depth, `.npy` matrices; marker drawing.
 
-One pass per sample (`decode_sample`): the json first, then only the members it promises
-(`<i>.jpg` for i < n_views, plus `<i>.depth.png`, `<i>.pose.npy`, `<i>.K.npy` when `has_depth`),
-each decoded once. Other members are never decoded: a pickle or torch file in a shard stays
-inert bytes, and no time goes into members nobody reads. Depth keeps uint16 (webdataset's image
-decoders would clip it to 8 bits; formats.md section 5).
-
-Views come as RGB PIL images. Batching (spar_hf.train.collate) wants arrays instead: `jpeg_size`,
-`decode_rgb_into` and `decode_rgb_array` take JPEGs straight from libjpeg-turbo into the array
-(simplejpeg, the same decoder settings as Pillow's, so the same pixels): turning a decoded PIL image
-into an array costs more than decoding it (Pillow's `tobytes` repacks every pixel).
+Depth keeps uint16 (webdataset's image decoders would clip it to 8 bits; formats.md section 5);
+`.npy` is read without pickles (a shard is data). RGB views become arrays through libjpeg-turbo
+(`decode_rgb_array`, `decode_rgb_into`: simplejpeg with Pillow's decoder settings, so Pillow's
+pixels) because turning a decoded PIL image into an array costs more than decoding it (Pillow's
+`tobytes` repacks every pixel); PNG, WebP and CMYK JPEGs go through Pillow.
 """
 
 from __future__ import annotations
@@ -32,12 +27,6 @@ log = logging.getLogger("spar_hf.train")
 IMAGE_EXTS = ("jpg", "jpeg", "png", "webp", "gif", "bmp")
 _TURBO_COLOURS = ("YCbCr", "Gray", "RGB")  # what libjpeg converts to RGB exactly as Pillow does; CMYK/YCCK differ
 _warned_no_simplejpeg = False
-_VIEW_FIELDS = {"image": "images"}
-_DEPTH_FIELDS = {"image": "images", "depth.png": "depth", "pose.npy": "pose", "k.npy": "K"}
-
-
-class IncompleteSample(ValueError):
-    """A sample missing its json or one of its numbered members (truncated shard, hand-edited tar)."""
 
 
 def decode_json(data: bytes) -> Any:
@@ -139,62 +128,9 @@ def decode_npy(data: bytes) -> np.ndarray:
     return numpy.lib.format.read_array(io.BytesIO(data), allow_pickle=False)
 
 
-def _split_view(name: str) -> tuple[int, str] | None:
-    """`"3.depth.png"` -> (3, "depth.png"); any image extension -> kind "image"; not a view -> None."""
-    dot = name.find(".")
-    if dot <= 0 or not name[:dot].isdigit():
-        return None
-    kind = name[dot + 1:]
-    return int(name[:dot]), "image" if kind in IMAGE_EXTS else kind
-
-
-def _assemble(sample: dict[str, Any], meta: dict, value_of: Callable[[str, str, Any], Any]) -> dict[str, Any]:
-    """The promised members as lists, each through `value_of(kind, name, data)`; IncompleteSample if one is missing."""
-    key, url = sample.get("__key__"), sample.get("__url__")
-    n = int(meta.get("n_views", 0))
-    fields = _DEPTH_FIELDS if meta.get("has_depth") else _VIEW_FIELDS
-    views: dict[str, dict[int, tuple[str, Any]]] = {}
-    for name, value in sample.items():
-        view = _split_view(name)
-        if view is not None and view[1] in fields:
-            views.setdefault(view[1], {})[view[0]] = (name, value)
-    out: dict[str, Any] = {"__key__": key, "__url__": url, "json": meta}
-    for kind, field in fields.items():
-        got = views.get(kind, {})
-        missing = [i for i in range(n) if i not in got]
-        if missing or n == 0:
-            raise IncompleteSample(f"sample {key} @ {url}: {field} {missing or 'none'} missing of {n} views")
-        out[field] = [value_of(kind, *got[i]) for i in range(n)]
-    return out
-
-
-def _decode_member(kind: str, name: str, data: bytes) -> Any:
-    if kind == "image":
-        return decode_rgb(data)
-    if kind == "depth.png":
-        return decode_depth(name, data)
-    return decode_npy(data)
-
-
-def _decode_arrays_only(kind: str, name: str, data: bytes) -> Any:
-    return decode_npy(data) if kind.endswith(".npy") else data
-
-
-def decode_sample(sample: dict[str, Any], images: bool = True) -> dict[str, Any]:
-    """A raw tar sample (bytes per member) -> `{json, images, depth, pose, K}` lists, in one pass.
-
-    `images=False` leaves images and depth as their stored bytes (pose and K are still arrays).
-    Raises IncompleteSample when the json or a member it promises is missing.
-    """
-    raw = sample.get("json")
-    meta = decode_json(raw) if isinstance(raw, (bytes, bytearray, memoryview)) else raw
-    if not isinstance(meta, dict):
-        raise IncompleteSample(f"sample {sample.get('__key__')} @ {sample.get('__url__')}: no json member")
-    return _assemble(sample, meta, _decode_member if images else _decode_arrays_only)
-
-
 def draw_sample_markers(sample: dict[str, Any]) -> dict[str, Any]:
-    """Draw the record's markers on its images (spar_hf.markers) unless the shard has them baked in."""
+    """Draw the row's markers on its images (spar_hf.markers) unless the shard has them baked in.
+    The row's images are its own (PIL images made per row), so drawing never reaches another row."""
     meta = sample["json"]
     markers = meta.get("markers")
     if markers and not meta.get("markers_baked"):

@@ -3,10 +3,11 @@
 `SparShards` is the IterableDataset (one webdataset pipeline per epoch): shard list from an index
 JSON or a brace pattern (local paths or URLs), a shard shuffle seeded by (seed, epoch) and thus
 identical on every rank, `split_by_node` + `split_by_worker`, our tar stage (spar_hf.train.tarstream),
-a per-worker seeded sample shuffle, one-pass decoding into view lists that keeps depth uint16 (when
-batching, `collate` decodes the views into the batch instead), and optional marker drawing.
+then the chunk pool (spar_hf.train.pool): each shard sample is a chunk of one scene's QA rows whose
+images are decoded once, and rows are drawn at random from `shuffle_chunks` open chunks, per worker
+and seeded; then optional marker drawing (per row, on the row's own copy) and a transform.
 `resampled=True` draws shards with replacement and `with_epoch` gives every rank the same number
-of samples per epoch. `SparLoader` wraps a torch DataLoader and tracks the position
+of rows per epoch. `SparLoader` wraps a torch DataLoader and tracks the position in QA rows
 (`state_dict` / `load_state_dict`, see spar_hf.train.resume).
 """
 
@@ -22,8 +23,9 @@ from typing import Any, Callable, Iterator, Sequence
 from spar_hf.errors import SparError
 from spar_hf.shards.index import read_index, shard_id, shard_urls
 from spar_hf.train.buffers import WorkerBuffers
-from spar_hf.train.collate import collate
-from spar_hf.train.decode import decode_sample, draw_sample_markers
+from spar_hf.train.collate import LAYOUTS, collate
+from spar_hf.train.decode import draw_sample_markers
+from spar_hf.train.pool import expand_rows
 from spar_hf.train.resume import ResumeState, Tracker
 from spar_hf.train.tarstream import tar_samples
 
@@ -36,6 +38,7 @@ except ModuleNotFoundError:  # torch is the `train` extra; plain webdataset use 
 
 
 PIL_BLOCKS = 32
+SHUFFLE_CHUNKS = 8
 _END = object()
 
 
@@ -70,14 +73,14 @@ class SkipCounter:
 
 
 def resolve_source(source: str | Sequence[str]) -> tuple[list[str], dict[str, int] | None]:
-    """Shard URLs and per-shard sample counts: from an index JSON (`*.index.json`, path or URL), or from a
+    """Shard URLs and per-shard QA row counts: from an index JSON (`*.index.json`, path or URL), or from a
     brace pattern / list of shard locations (counts unknown)."""
     from webdataset.shardlists import expand_urls
 
     if isinstance(source, str) and source.endswith(".json"):
         index = read_index(source)
         urls = shard_urls(source, index)
-        return urls, {shard_id(u): s.samples for u, s in zip(urls, index.shards)}
+        return urls, {shard_id(u): s.rows for u, s in zip(urls, index.shards)}
     urls = expand_urls(source) if isinstance(source, str) else [str(u) for u in source]
     if not urls:
         raise SparError(f"{source!r}: no shards")
@@ -85,24 +88,29 @@ def resolve_source(source: str | Sequence[str]) -> tuple[list[str], dict[str, in
 
 
 class SparShards(IterableDataset):
-    """Samples `{"__key__", "__url__", "json", "images": [PIL RGB], "depth": [uint16], "pose": [4x4], "K": [3x3]}`.
+    """QA rows `{"__key__", "__url__", "json", "images": [...], "depth": [uint16], "pose": [4x4], "K": [3x3]}`.
 
-    `decode_images=False` leaves images and depth as the stored bytes (what `make_loader` batches:
-    `collate` decodes them into the batch; or decode elsewhere, e.g. on GPU).
+    Images are RGB PIL images, one per view and the row's own (`decode_images=True`), the stored
+    bytes (`decode_images=False`: decode elsewhere, e.g. on GPU), or read-only HxWx3 uint8 arrays
+    shared by the rows of a chunk (`frames="array"`, what `make_loader` batches). Depth is uint16.
+    `shuffle_chunks` open chunks feed the row shuffle (1: rows in shard order).
     """
 
     def __init__(self, source: str | Sequence[str], *, seed: int = 0, shuffle_shards: bool = True,
-                 shuffle_buffer: int = 256, resampled: bool = False, epoch_samples: int | None = None,
-                 decode_images: bool = True, draw_markers: bool = False,
+                 shuffle_chunks: int = SHUFFLE_CHUNKS, resampled: bool = False, epoch_samples: int | None = None,
+                 decode_images: bool = True, frames: str | None = None, draw_markers: bool = False,
                  transform: Callable[[dict], dict] | None = None, pil_blocks: int | None = PIL_BLOCKS):
         self.urls, self.counts = resolve_source(source)
-        if draw_markers and not decode_images:
-            raise SparError("draw_markers needs decode_images=True")
+        frames = frames or ("pil" if decode_images else "bytes")
+        if frames not in ("pil", "array", "bytes"):
+            raise SparError(f"frames={frames!r}: choose pil, array or bytes")
+        if draw_markers and frames != "pil":
+            raise SparError("draw_markers needs decoded PIL images (decode_images=True)")
         if resampled and not epoch_samples:
-            raise SparError("resampled=True needs epoch_samples (samples per rank per epoch)")
-        self.seed, self.shuffle_shards, self.shuffle_buffer = seed, shuffle_shards, shuffle_buffer
+            raise SparError("resampled=True needs epoch_samples (QA rows per rank per epoch)")
+        self.seed, self.shuffle_shards, self.shuffle_chunks = seed, shuffle_shards, shuffle_chunks
         self.resampled, self.epoch_samples = resampled, epoch_samples
-        self.decode_images, self.draw_markers, self.transform = decode_images, draw_markers, transform
+        self.frames, self.draw_markers, self.transform = frames, draw_markers, transform
         self.pil_blocks = pil_blocks
         self.skipped = SkipCounter()
         self.epoch = 0
@@ -127,7 +135,7 @@ class SparShards(IterableDataset):
 
         rank, _world, worker, num_workers = pytorch_worker_info()
         handler = self.skipped
-        if self.decode_images and self.pil_blocks:
+        if self.frames == "pil" and self.pil_blocks:
             keep_pil_blocks(self.pil_blocks)
         if self.resampled:
             stages: list[Any] = [wds.ResampledShards(self.urls, seed=zlib.crc32(f"{self.seed}/{self.epoch}".encode()),
@@ -137,12 +145,10 @@ class SparShards(IterableDataset):
             stages = [lambda: iter(shards), wds.split_by_node, wds.split_by_worker]
         stages.append(functools.partial(tar_samples, handler=handler))
         resume = self.resume if (self.resume is not None and self.resume.epoch == self.epoch) else None
-        if resume is not None and not self.resampled and resume.seen:
-            stages.append(wds.select(lambda s: not resume.skips(s["__url__"], s["__key__"])))
-        if self.shuffle_buffer > 1:
-            seed = f"{self.seed}/{self.epoch}/{rank}/{worker}"
-            stages.append(wds.shuffle(self.shuffle_buffer, initial=self.shuffle_buffer, rng=random.Random(seed)))
-        stages.append(wds.map(functools.partial(decode_sample, images=self.decode_images), handler=handler))
+        skip = resume.skips if resume is not None and not self.resampled and resume.seen else None
+        rng = random.Random(f"{self.seed}/{self.epoch}/{rank}/{worker}") if self.shuffle_chunks > 1 else None
+        stages.append(functools.partial(expand_rows, size=self.shuffle_chunks, rng=rng, frames_as=self.frames,
+                                        handler=handler, skip=skip))
         if self.draw_markers:
             stages.append(wds.map(draw_sample_markers, handler=handler))
         if self.transform is not None:
@@ -162,8 +168,11 @@ class SparLoader:
     `state_dict()` after any step, `load_state_dict()` before iterating in a restarted job."""
 
     def __init__(self, dataset: SparShards, *, batch_size: int | None = 8, num_workers: int = 0,
-                 collate_fn: Callable | None = None, **dataloader_kwargs: Any):
+                 collate_fn: Callable | None = None, layout: str = "packed", **dataloader_kwargs: Any):
+        if layout not in LAYOUTS:
+            raise SparError(f"layout={layout!r}: choose {' or '.join(LAYOUTS)}")
         self.dataset = dataset
+        self.layout = layout
         self.batch_size, self.num_workers = batch_size, num_workers
         self.collate_fn, self.kwargs = collate_fn, dataloader_kwargs
         self.tracker = Tracker(dataset.counts)
@@ -191,7 +200,7 @@ class SparLoader:
                 in_flight = (kwargs.get("prefetch_factor") or 2) + 2  # prefetched, being made, held by the loop
                 ring = WorkerBuffers(self.num_workers, per_worker=2 * in_flight)  # images and depth
             kwargs["collate_fn"] = self.collate_fn or functools.partial(collate, handler=self.dataset.skipped,
-                                                                        ring=ring)
+                                                                        ring=ring, layout=self.layout)
         self.worker_buffers = ring
         batches = iter(DataLoader(self.dataset, batch_size=self.batch_size, num_workers=self.num_workers, **kwargs))
         while True:
@@ -222,14 +231,16 @@ class SparLoader:
 
 
 def make_loader(source: str | Sequence[str], *, batch_size: int | None = 8, num_workers: int = 0,
-                **dataset_kwargs: Any) -> SparLoader:
+                layout: str = "packed", **dataset_kwargs: Any) -> SparLoader:
     """`SparLoader(SparShards(source, **dataset_kwargs), batch_size=..., num_workers=...)`.
 
-    With batching, views stay encoded until `collate` decodes them straight into the batch
-    (`decode_images=False`), unless a per-sample step needs them decoded first: `draw_markers`,
-    `transform`, or an explicit `decode_images`."""
-    decoded_first = (dataset_kwargs.get("draw_markers") or dataset_kwargs.get("transform") is not None
-                     or "decode_images" in dataset_kwargs)
-    if batch_size is not None and not decoded_first:
-        dataset_kwargs["decode_images"] = False
-    return SparLoader(SparShards(source, **dataset_kwargs), batch_size=batch_size, num_workers=num_workers)
+    With batching, each chunk's images are decoded once into arrays shared by its rows
+    (`frames="array"`) and `collate` copies them into the batch (`layout`: "packed", every view once
+    with offsets, or "padded" [B, V, 3, H, W]), unless a per-row step needs PIL images first:
+    `draw_markers`, `transform`, or an explicit `decode_images`/`frames`."""
+    per_row = (dataset_kwargs.get("draw_markers") or dataset_kwargs.get("transform") is not None
+               or "decode_images" in dataset_kwargs or "frames" in dataset_kwargs)
+    if batch_size is not None and not per_row:
+        dataset_kwargs["frames"] = "array"
+    return SparLoader(SparShards(source, **dataset_kwargs), batch_size=batch_size, num_workers=num_workers,
+                      layout=layout)
