@@ -1,23 +1,21 @@
-"""Loader throughput: rows/s of our shard loader (decode included) against the PIL decoding limit,
-and against streaming the same Parquet with `datasets`, in one run.
+"""Loader throughput: rows/s of `make_loader` (the README training path) against decoding every row's views
+with PIL (the old per-row limit), on the same rows, in one run; plus how many scenes a batch mixes.
 
-Makes a small build (synth -> generate -> build 7m) unless --dataset is given, shards one split,
-then times these passes over the same rows, taking turns every --chunk rows (CPU time of this
-process; the shared machine's speed drifts within seconds, so only sides measured side by side compare):
-  limit      the rows' JPEG bytes, already in memory, decoded to RGB PIL images in a tight loop, each
-             dropped at once (Pillow reuses one hot buffer): the issue's limit;
-  ours       make_loader(index, batch_size=--batch-size, num_workers=0): tar read, json, 256-row seeded
-             sample shuffle, views decoded straight into padded uint8 tensors [B, V, 3, H, W] + view mask:
-             what a training loop receives. The JSON value;
-  ours-pil   SparShards(index): the same pipeline yielding one sample at a time with RGB PIL images;
-  streaming  load_dataset(HF_DIR, config, split, streaming=True) with images left undecoded, the same
-             256-row seeded shuffle, then the same batching and decoding as ours (spar_hf collate);
-  turbo      (printed only) the JPEG bytes decoded by libjpeg-turbo into arrays in a tight loop: ours'
-             own decoder, so ours/turbo is the loader's overhead over its decoder.
-The JSON rates are rows over CPU seconds summed over all --repeats passes; best-pass rates and the median
-of per-repeat (paired) ratios are printed too. Objects that exist before timing starts are frozen out of
-the garbage collector (gc.freeze): a full collection of the imported libraries' heap lands on one random side.
-JSON ratio = ours / limit (target 0.85); the streaming comparison (target > 1) is printed on the lines before.
+Makes a build (synth -> generate every task -> build 7m) unless --dataset is given, shards one split
+(samples are chunks of a scene's rows holding each image once), then times these passes over the same
+rows, taking turns every --turn rows (CPU time of this process; the shared machine's speed drifts within
+seconds, so only sides measured side by side compare):
+  limit   every row's JPEG views, already in memory, decoded to RGB PIL images row after row (a view shown
+          by 20 rows is decoded 20 times): what a loader over one-sample-per-row shards cannot beat;
+  ours    make_loader(index, batch_size=--batch-size, num_workers=0): tar read, json, chunk pool shuffle
+          (--shuffle-chunks), each image decoded once per chunk, rows packed into one uint8 tensor with
+          offsets: what a training loop receives. The JSON value;
+  padded  (printed) the same with layout="padded" ([B, V, 3, H, W] + view mask);
+  pil     (printed) SparShards(index) yielding one row at a time with RGB PIL images.
+Scenes per batch: distinct scenes in each 32-row batch of ours, next to the same number for per-row
+shards (one sample per row, written in the build's row order, through a 256-row webdataset shuffle:
+simulated on the rows' scene names, so it needs no image).
+JSON ratio = ours / limit (target 2, compass goal 10).
 """
 
 from __future__ import annotations
@@ -25,21 +23,21 @@ from __future__ import annotations
 import argparse
 import gc
 import io
-import itertools
 import json
 import os
+import random
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
-TARGET = 0.85
+TARGET = 2.0
+SCENE_BATCH = 32
 
 
-def _interleaved(passes: dict, rows: int, repeats: int, chunk: int) -> dict[str, list[float]]:
-    """CPU seconds per full pass, `repeats` passes per side. Each side's iterator yields row counts; the
-    sides take turns every `chunk` rows, so the machine's speed (which drifts by tens of percent within
-    seconds on shared cores) is the same for all of them."""
+def _interleaved(passes: dict, rows: int, repeats: int, turn: int) -> dict[str, list[float]]:
+    """CPU seconds per full pass, `repeats` passes per side; each side's iterator yields row counts and the
+    sides take turns every `turn` rows, so drift of the machine's speed hits them alike."""
     times: dict[str, list[float]] = {name: [] for name in passes}
     for _ in range(repeats):
         iters = {name: make() for name, make in passes.items()}
@@ -47,7 +45,7 @@ def _interleaved(passes: dict, rows: int, repeats: int, chunk: int) -> dict[str,
         counts = dict.fromkeys(passes, 0)
         while any(counts[name] < rows for name in passes):
             for name, it in iters.items():
-                goal = counts[name] + chunk
+                goal = counts[name] + turn
                 start = time.process_time()
                 for n in it:
                     counts[name] += n
@@ -60,155 +58,117 @@ def _interleaved(passes: dict, rows: int, repeats: int, chunk: int) -> dict[str,
     return times
 
 
-def _paired_ratio(times: dict[str, list[float]], ours: str, other: str) -> float:
-    """Median over repeats of ours' rate / other's rate within the same repeat."""
-    return statistics.median(o / u for u, o in zip(times[ours], times[other]))
-
-
-def _workers_pass(index: Path, batch_size: int, workers: int, samples: int) -> str:
-    """One resampled epoch of `samples` rows through make_loader with `workers` DataLoader workers: wall rows/s
-    and CPU us/row of this process plus its workers (counted once they are joined at the end of the epoch)."""
-    import resource
-
-    from spar_hf.train.loader import make_loader
-
-    loader = make_loader(str(index), batch_size=batch_size, num_workers=workers, seed=0, resampled=True,
-                         epoch_samples=samples)
-    before = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
-    start, n = time.perf_counter(), 0
-    for batch in loader:
-        n += len(batch["id"])
-    wall = time.perf_counter() - start
-    after = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
-    cpu = [max(0.0, a.ru_utime + a.ru_stime - b.ru_utime - b.ru_stime) for a, b in zip(after, before)]
-    return (f"num_workers={workers}: {n / wall:.1f} rows/s wall, CPU {1e6 * sum(cpu) / n:.0f} us/row "
-            f"(main {1e6 * cpu[0] / n:.0f}, workers {1e6 * cpu[1] / n:.0f})")
-
-
 def _make_build(tmp: Path, scenes: int, frames: int) -> Path:
     from spar_hf.cli import main
 
     assert main(["synth", "--out", str(tmp / "scenes"), "--scenes", str(scenes), "--frames", str(frames)]) == 0
     assert main(["generate", "--source", "synthetic", "--scenes", str(tmp / "scenes"), "--out", str(tmp / "spar"),
-                 "--tasks", "depth_prediction_oc,depth_prediction_oo_mv,obj_spatial_relation_oo"]) == 0
-    assert main(["build", "--from", str(tmp / "spar"), "--out", str(tmp / "hf"), "--configs", "7m"]) == 0
+                 "--workers", "2", "--val-fraction", "0"]) == 0
+    assert main(["build", "--from", str(tmp / "spar"), "--out", str(tmp / "hf"), "--configs", "7m", "--workers", "2"]) == 0
     return tmp / "hf"
+
+
+def _per_row_scenes(scenes_in_build_order: list[str], seed: int) -> float:
+    """Mean distinct scenes per 32-row batch for one-sample-per-row shards read through a 256-row shuffle."""
+    import webdataset as wds
+
+    order = list(wds.filters._shuffle(iter(scenes_in_build_order), 256, 256, random.Random(seed)))
+    return _mean_scenes(order)
+
+
+def _mean_scenes(scenes: list[str]) -> float:
+    batches = [scenes[i:i + SCENE_BATCH] for i in range(0, len(scenes) - SCENE_BATCH + 1, SCENE_BATCH)]
+    return statistics.mean(len(set(b)) for b in batches)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dataset", default=None, help="existing HF_DIR (default: make a small one)")
+    parser.add_argument("--dataset", default=None, help="existing HF_DIR (default: make one)")
     parser.add_argument("--config", default="7m")
     parser.add_argument("--split", default="train")
-    parser.add_argument("--scale", action="store_true", help="bigger build (6 scenes x 16 frames) and 5 repeats")
+    parser.add_argument("--scale", action="store_true", help="bigger build (4 scenes x 96 frames: fewer rows per image, closer to SPAR-7M) and 5 repeats")
     parser.add_argument("--repeats", type=int, default=None)
-    parser.add_argument("--chunk", type=int, default=8, help="rows each side decodes before the next takes its turn")
+    parser.add_argument("--turn", type=int, default=64, help="rows each side handles before the next takes its turn")
     parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=0,
-                        help="also time make_loader with this many DataLoader workers (wall rows/s, CPU of all processes)")
+    parser.add_argument("--shuffle-chunks", type=int, default=8)
+    parser.add_argument("--chunk-frames", type=int, default=32)
     args = parser.parse_args()
-    repeats = args.repeats or (5 if args.scale else 7)
+    repeats = args.repeats or (5 if args.scale else 3)
 
     with tempfile.TemporaryDirectory(prefix="bench-loader-") as tmp_name:
         tmp = Path(tmp_name)
-        os.environ["HF_DATASETS_CACHE"] = str(tmp / "cache")  # datasets keys local folders by name, not content
+        os.environ["HF_DATASETS_CACHE"] = str(tmp / "cache")
 
-        import datasets
-        import numpy as np
-        import pyarrow.parquet as pq
-        import simplejpeg
         from PIL import Image
 
-        from spar_hf.shards.writer import find_parquet, write_shards
-        from spar_hf.train.collate import collate
+        from spar_hf.shards.source import config_files, read_file
+        from spar_hf.shards.writer import write_shards
         from spar_hf.train.loader import SparShards, make_loader
 
-        datasets.disable_progress_bars()
-        hf = Path(args.dataset) if args.dataset else _make_build(tmp, 6 if args.scale else 2, 16 if args.scale else 8)
-        run = write_shards(hf, args.config, args.split, tmp / "shards", max_size=50_000_000)
+        hf = Path(args.dataset) if args.dataset else _make_build(tmp, 4 if args.scale else 3, 96 if args.scale else 24)
+        run = write_shards(hf, args.config, args.split, tmp / "shards", max_size=200_000_000, max_frames=args.chunk_frames)
         index = tmp / "shards" / f"spar-{args.config}-{args.split}.index.json"
-        rows = run.index.samples
-        image_col = "image" if args.config.startswith("bench") else "images"
-        images = [[im["bytes"] for im in r] for f in find_parquet(hf, args.config, args.split)
-                  for r in pq.read_table(f, columns=[image_col]).column(0).to_pylist()]
-        n_images = sum(len(r) for r in images)
+        rows = run.index.rows
+        files = config_files(hf, args.config, args.split)
+        views, scenes = [], []
+        for i in range(len(files.files)):
+            data = read_file(files, i)
+            blobs = {}
+            for keys, text in zip(data.views, data.text):
+                views.append([blobs.setdefault(k, data.fetch(k)) for k in keys])
+                scenes.append(str(text.get("scene", "")))
+            data.close()
+        distinct = len({id(v) for row in views for v in row})
+        shown = sum(len(row) for row in views)
         bs = args.batch_size
 
-        def decode(data: bytes) -> Image.Image:  # Pillow's decode to an RGB image, as decode_rgb does
+        def decode(data: bytes) -> Image.Image:  # Pillow's decode to an RGB image
             img = Image.open(io.BytesIO(data))
             img.load()
             return img if img.mode == "RGB" else img.convert("RGB")
 
         def limit():
-            for row in images:
+            for row in views:
                 for data in row:
                     decode(data)
                 yield 1
 
-        def turbo():
-            for row in images:
-                for data in row:
-                    simplejpeg.decode_jpeg(data, colorspace="RGB", fastdct=False, fastupsample=False)
+        def loader(layout: str):
+            def passes():
+                for batch in make_loader(str(index), batch_size=bs, num_workers=0, seed=0, layout=layout,
+                                         shuffle_chunks=args.shuffle_chunks):
+                    yield len(batch["id"])
+            return passes
+
+        def pil():
+            for row in SparShards(str(index), seed=0, shuffle_chunks=args.shuffle_chunks):
+                assert row["images"][0].mode == "RGB"
                 yield 1
 
-        def ours():
-            for batch in make_loader(str(index), batch_size=bs, num_workers=0, seed=0, shuffle_buffer=256):
-                assert batch["images"].dtype.itemsize == 1 and batch["images"].shape[2] == 3
-                yield len(batch["id"])
-
-        def ours_pil():
-            for sample in SparShards(str(index), seed=0, shuffle_buffer=256):
-                assert sample["images"][0].mode == "RGB"
-                yield 1
-
-        def streaming():
-            ds = datasets.load_dataset(str(hf), args.config, split=args.split, streaming=True)
-            ds = ds.cast_column(image_col, datasets.List(datasets.Image(decode=False)))
-            if "depth" in ds.features:
-                ds = ds.cast_column("depth", datasets.List(datasets.Image(decode=False)))
-            ds = ds.shuffle(seed=0, buffer_size=256)
-
-            def sample(row: dict) -> dict:
-                s = {"images": [im["bytes"] for im in row[image_col]], "json": row, "__key__": str(row["id"]),
-                     "__url__": ""}
-                if "depth" in row:
-                    s.update(depth=[d["bytes"] for d in row["depth"]], pose=[np.asarray(p, np.float32) for p in row["pose"]],
-                             K=[np.asarray(k, np.float32) for k in row["intrinsics"]])
-                return s
-
-            it = iter(ds)
-            while batch := [sample(row) for row in itertools.islice(it, bs)]:
-                yield len(collate(batch)["__key__"])
-
-        sides = {"limit": limit, "ours": ours, "ours-pil": ours_pil, "streaming": streaming, "turbo": turbo}
+        sides = {"limit": limit, "ours": loader("packed"), "padded": loader("padded"), "pil": pil}
         for make in sides.values():  # warm-up: imports, first shard open, page cache
             for _ in make():
                 pass
         gc.collect()
-        gc.freeze()  # the heap of imports (torch, datasets, pyarrow): a full collection of it took 135 ms,
-        # charged to whichever side happened to trigger it; objects made while timing are still collected
-        times = _interleaved(sides, rows, repeats, args.chunk)
-        with_workers = [_workers_pass(index, bs, n, max(5 * rows, 2000)) for n in (0, args.workers)] if args.workers else []
-        best = {name: rows / min(t) for name, t in times.items()}
+        gc.freeze()  # the heap of imports: a full collection of it lands on whichever side triggers it
+        times = _interleaved(sides, rows, repeats, args.turn)
         rate = {name: rows * len(t) / sum(t) for name, t in times.items()}
-    print(f"rows={rows} images={n_images} shards={len(run.index.shards)} repeats={repeats} chunk={args.chunk} "
-          f"batch_size={bs}")
-    for label, r in (("all passes", rate), ("best pass", best)):
-        print(f"{label}: ours={r['ours']:.1f} rows/s  PIL limit={r['limit']:.1f}  ours-pil={r['ours-pil']:.1f}  "
-              f"datasets streaming parquet={r['streaming']:.1f}  turbo decode={r['turbo']:.1f}  "
-              f"ours/limit={r['ours'] / r['limit']:.3f}  ours-pil/limit={r['ours-pil'] / r['limit']:.3f}  "
-              f"ours/streaming={r['ours'] / r['streaming']:.3f}  ours/turbo={r['ours'] / r['turbo']:.3f}")
-    print(f"paired medians: ours/limit={_paired_ratio(times, 'ours', 'limit'):.3f}  "
-          f"ours-pil/limit={_paired_ratio(times, 'ours-pil', 'limit'):.3f}  "
-          f"ours/streaming={_paired_ratio(times, 'ours', 'streaming'):.3f}")
-    for line in with_workers:
-        print(line)
-    r_ours, r_limit = rate["ours"], rate["limit"]
+        ours_scenes = [row["json"].get("scene", "") for row in SparShards(str(index), seed=0, decode_images=False,
+                                                                             shuffle_chunks=args.shuffle_chunks)]
+        scenes_ours, scenes_per_row = _mean_scenes(ours_scenes), _per_row_scenes(scenes, 0)
+    print(f"rows={rows} views shown={shown} distinct images={distinct} ({shown / distinct:.1f} views per image) "
+          f"samples={run.index.samples} shards={len(run.index.shards)} scenes={len(set(scenes))} repeats={repeats} "
+          f"batch_size={bs} shuffle_chunks={args.shuffle_chunks} chunk_frames={args.chunk_frames}")
+    print(f"rows/CPU-s: ours={rate['ours']:.1f}  padded={rate['padded']:.1f}  pil={rate['pil']:.1f}  "
+          f"PIL per-row limit={rate['limit']:.1f}  ours/limit={rate['ours'] / rate['limit']:.2f}  "
+          f"padded/limit={rate['padded'] / rate['limit']:.2f}  pil/limit={rate['pil'] / rate['limit']:.2f}")
+    print(f"distinct scenes per {SCENE_BATCH}-row batch: ours={scenes_ours:.2f}  "
+          f"per-row shards with a 256-row shuffle={scenes_per_row:.2f}")
     print(json.dumps({"benchmark": "loader",
-                      "metric": f"rows per CPU second into padded batch tensors (make_loader, batch {bs}, num_workers=0) "
-                                "vs decoding the same JPEGs with PIL",
-                      "unit": "rows/s", "value": round(r_ours, 2), "reference": round(r_limit, 2),
-                      "ratio": round(r_ours / r_limit, 3), "target": TARGET}))
+                      "metric": f"QA rows per CPU second into packed batches (make_loader, batch {bs}, num_workers=0) "
+                                "vs decoding every row's views with PIL",
+                      "unit": "rows/s", "value": round(rate["ours"], 2), "reference": round(rate["limit"], 2),
+                      "ratio": round(rate["ours"] / rate["limit"], 3), "target": TARGET}))
 
 
 if __name__ == "__main__":

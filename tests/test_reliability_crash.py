@@ -41,7 +41,9 @@ def _temp_files(root: Path) -> list[str]:
 
 
 def _assert_nothing_half_written(root: Path) -> None:
-    """Files a killed run left (temp files aside) are complete: JSON parses, Parquet opens, tars read to the end."""
+    """Files a killed run left (temp files aside) are complete: JSON parses, Parquet opens, zips and tars read to the end."""
+    import zipfile
+
     import pyarrow.parquet as pq
 
     for path in root.rglob("*"):
@@ -55,6 +57,9 @@ def _assert_nothing_half_written(root: Path) -> None:
             json.loads(path.read_text(encoding="utf-8"))
         elif path.suffix == ".parquet":
             pq.read_table(path)
+        elif path.suffix == ".zip":
+            with zipfile.ZipFile(path) as archive:
+                assert archive.testzip() is None, path
         elif path.suffix == ".tar":
             with tarfile.open(path) as tar:
                 for member in tar:
@@ -146,7 +151,7 @@ def test_generate_killed_then_resumed_is_byte_identical(scenes, generated, tmp_p
 
 def test_build_killed_then_resumed_is_byte_identical(generated, built, tmp_path):
     ref, window = built
-    assert any(ref.rglob("*.parquet"))
+    assert any(ref.rglob("*.zip"))
     out = tmp_path / "hf"
     _crash_and_resume(_build_args(generated[0], out), out, _tree(ref), window, (0.3, 0.7))
 

@@ -498,10 +498,11 @@ def test_training_loader_does_not_unpickle_shard_members(tmp_path, decode_images
     Image.new("RGB", (8, 8), (200, 10, 10)).save(jpeg, "JPEG")
     payload = pickle.dumps(_Boom(marker))
     shard = tmp_path / "shard-000000.tar"
-    members = [("k0.json", json.dumps({"n_views": 1, "has_depth": False, "task": "t"}).encode()),
+    meta = {"format": 2, "frames": ["a.jpg"], "has_depth": False, "rows": [{"id": "r", "task": "t", "views": [0]}]}
+    members = [("k0.json", json.dumps(meta).encode()),
                ("k0.0.jpg", jpeg.getvalue()), ("k0.evil.pyd", payload), ("k0.evil.pickle", payload),
                ("k0.evil.pkl.gz", gzip.compress(payload))]
     _tar(shard, [(_file(name), data) for name, data in members])
-    samples = list(SparShards([str(shard)], shuffle_buffer=1, decode_images=decode_images))
+    samples = list(SparShards([str(shard)], shuffle_chunks=1, decode_images=decode_images))
     assert len(samples) == 1
     assert not marker.exists()

@@ -16,12 +16,12 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import httpx
 import numpy as np
-import pyarrow.parquet as pq
 import pytest
 import trimesh
 from PIL import Image
 
 from spar_hf.cli import main
+from spar_hf.packs import Pack
 
 pytestmark = pytest.mark.slow
 TASKS = "depth_prediction_oc,depth_prediction_oc_mv,position_matching,obj_spatial_relation_oo,view_change_infer"
@@ -171,14 +171,16 @@ def test_browse_rgbd_depth_and_paging(client, built):
 
 def test_browse_bench_rows(client, built):
     _, _, hf = built
-    table = pq.read_table(next((hf / "bench").glob("test-*.parquet")), columns=["id", "question", "answer", "task"])
+    with Pack(next((hf / "bench").glob("test-*.zip"))) as pack:
+        table = pack.metadata("bench", ["id", "question", "answer", "task"])
     row = table.slice(5, 1).to_pylist()[0]
     out = client.predict("bench", "test", "(all)", "(all)", "(all)", 0, str(row["id"]), api_name="/browse")
     assert out[1] == row["question"] and out[2] == row["answer"] and len(out[0]) >= 1
 
 
 def _predictions(hf: Path, path: Path) -> None:
-    table = pq.read_table(next((hf / "bench").glob("test-*.parquet")), columns=["id", "answer"]).to_pylist()
+    with Pack(next((hf / "bench").glob("test-*.zip"))) as pack:
+        table = pack.metadata("bench", ["id", "answer"]).to_pylist()
     lines = []
     for r in table:
         if r["id"] % 3 == 0:
@@ -256,11 +258,11 @@ def test_upload_over_the_size_cap_is_refused(server, tmp_path):
 def test_file_route_serves_only_app_files(server, client, built):
     url, _ = server
     _, spar, hf = built
-    parquet = next((hf / "7m").glob("validation-*.parquet"))
-    for outside in ("/etc/passwd", str(parquet), str(Path(__file__).resolve())):
+    pack = next((hf / "7m" / "validation").glob("validation-*.zip"))
+    for outside in ("/etc/passwd", str(pack), str(Path(__file__).resolve())):
         response = httpx.get(f"{url}gradio_api/file={outside}", timeout=30)
         assert response.status_code in (403, 404), (outside, response.status_code)
-        assert b"root:" not in response.content and b"PAR1" not in response.content[:4]
+        assert b"root:" not in response.content and b"PK\x03\x04" not in response.content[:4]
     # what the app itself produced is served
     record = _layout_record(spar, "depth_prediction_oc")
     gallery = client.predict("7m", "validation", "(all)", "(all)", "(all)", 0, record["id"], api_name="/browse")[0]

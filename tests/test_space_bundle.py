@@ -194,8 +194,9 @@ RUN_APP = WITHOUT_CHECKOUT + 'runpy.run_path("app.py", run_name="__main__")\n'  
 @pytest.mark.slow
 def test_bundle_serves_from_its_own_folder(tmp_path):
     import httpx
-    import pyarrow.parquet as pq
     from gradio_client import Client, handle_file
+
+    from spar_hf.packs import Pack
 
     from test_build_fixture import make_layout
 
@@ -219,10 +220,11 @@ def test_bundle_serves_from_its_own_folder(tmp_path):
                 time.sleep(0.5)
         assert proc.poll() is None, proc.communicate()[0]
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-        table = pq.read_table(next((hf / "bench").glob("test-*.parquet")), columns=["id", "question", "answer", "image"]).to_pylist()
+        with Pack(next((hf / "bench").glob("test-*.zip"))) as pack:
+            table = pack.metadata("bench", ["id", "question", "answer", "image_file_names"]).to_pylist()
         row = table[7]
         got = client.predict("bench", "test", "(all)", "(all)", "(all)", 0, str(row["id"]), api_name="/browse")
-        assert got[1] == row["question"] and got[2] == row["answer"] and len(got[0]) == len(row["image"]) == 2
+        assert got[1] == row["question"] and got[2] == row["answer"] and len(got[0]) == len(row["image_file_names"]) == 2
         preds = tmp_path / "preds.jsonl"  # the bundled scorer must agree with `spar-hf eval` of this checkout
         preds.write_text("".join(json.dumps({"id": r["id"], "prediction": r["answer"]}) + "\n" for r in table))
         status, _, _, _, report_json, _ = client.predict(handle_file(str(preds)), "bench", "lmms-eval", [], api_name="/evaluate")
@@ -248,12 +250,13 @@ def test_bundle_from_an_installed_wheel(tmp_path):
     src = tmp_path / "src"
     src.mkdir()
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
-    for name in ("spar_hf", "builders"):
+    for name in ("spar_hf", "builders", "cards"):
         shutil.copytree(REPO_PACKAGE.parent / name, src / name, ignore=ignore)
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "setup.py"):
         shutil.copyfile(REPO_PACKAGE.parent / name, src / name)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q",
-                    "-w", str(tmp_path / "wheel"), str(src)], check=True, capture_output=True)
+                    "-w", str(tmp_path / "wheel"), str(src)], check=True, capture_output=True,
+                   env=dict(os.environ, SPAR_HF_PURE="1"))  # the pure modules: compiling is not what this tests
     site = tmp_path / "site"
     with zipfile.ZipFile(next((tmp_path / "wheel").glob("spar_hf-*.whl"))) as wheel:
         wheel.extractall(site)

@@ -331,14 +331,16 @@ def test_buffer_pool_hands_out_zeroed_arrays_and_never_a_busy_buffer():
 
 
 _VIEW = st.tuples(st.integers(1, 5), st.integers(1, 5), st.integers(1, 255))  # h, w, fill
-_BATCH = st.tuples(st.lists(st.lists(_VIEW, min_size=1, max_size=3), min_size=1, max_size=3), st.booleans())
+_BATCH = st.tuples(st.lists(st.lists(_VIEW, min_size=1, max_size=3), min_size=1, max_size=3), st.booleans(),
+                   st.sampled_from(["packed", "padded"]))
 
 
 @settings(max_examples=60, deadline=None, database=None, derandomize=True)
 @given(st.lists(_BATCH, min_size=1, max_size=12))
 def test_pooled_batches_equal_fresh_zero_padded_ones_and_held_ones_never_change(batches):
-    """Whatever order batches of whatever shapes are made, dropped or held in: each batch is exactly its views
-    on zeros, and a held batch is never written again (the pool reuses only released buffers)."""
+    """Whatever order batches of whatever shapes and layouts are made, dropped or held in: a padded batch is
+    exactly its views on zeros (even in a buffer a packed batch, which skips zeroing, wrote before), a packed
+    one exactly its views, and a held batch is never written again (the pool reuses only released buffers)."""
     import spar_hf.train.collate as collate_module
     from spar_hf.train.buffers import BufferPool
 
@@ -346,13 +348,19 @@ def test_pooled_batches_equal_fresh_zero_padded_ones_and_held_ones_never_change(
     collate_module._POOL = BufferPool(keep=3)
     try:
         held = []
-        for views_per_sample, hold in batches:
+        for views_per_sample, hold, layout in batches:
             samples = [{"__key__": str(i), "__url__": "u", "json": {"id": str(i)},
                         "images": [np.full((h, w, 3), f, np.uint8) for h, w, f in views],
                         "depth": [np.full((h, w), 200 * f + 1, np.uint16) for h, w, f in views],
                         "pose": [np.eye(4, dtype=np.float32)] * len(views), "K": [np.eye(3, dtype=np.float32)] * len(views)}
                        for i, views in enumerate(views_per_sample)]
-            batch = collate(samples, layout="padded")
+            batch = collate(samples, layout=layout)
+            if layout == "packed":
+                flat = [np.full((h * w, 3), f, np.uint8) for views in views_per_sample for h, w, f in views]
+                assert np.array_equal(batch["images"].numpy(), np.concatenate(flat))
+                if hold:
+                    held.append((batch, batch["images"].numpy().copy(), batch["depth"].numpy().copy()))
+                continue
             v = max(len(views) for views in views_per_sample)
             h = max(vh for views in views_per_sample for vh, _, _ in views)
             w = max(vw for views in views_per_sample for _, vw, _ in views)

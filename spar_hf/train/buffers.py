@@ -49,13 +49,19 @@ class Buffer:
     def idle(self) -> bool:
         return sys.getrefcount(self.flat) <= _IDLE_REFS
 
-    def take(self, shape: tuple[int, ...], dtype: type) -> np.ndarray:
-        """A zeroed array of `shape` on this buffer (what was written into it since the last take is cleared)."""
+    def take(self, shape: tuple[int, ...], dtype: type, zeroed: bool = True) -> np.ndarray:
+        """An array of `shape` on this buffer: zeroed (what was written since the last zeroed take is cleared),
+        or with `zeroed=False` as it is, for a caller that writes every byte (the whole span is then marked)."""
+        size = _nbytes(shape, dtype)
+        array = self.flat[:size].view(dtype).reshape(shape)
+        if not zeroed:
+            self._dirty.append(byte_bounds(self.flat[:size]))
+            return array
         base = self.flat.ctypes.data
         for low, high in self._dirty:
             self.flat[low - base:high - base] = 0
         self._dirty.clear()
-        return self.flat[:_nbytes(shape, dtype)].view(dtype).reshape(shape)
+        return array
 
     def mark(self, part: np.ndarray) -> None:
         """`part` (of the array from `take`) is about to be written: zero its bytes on the next `take`."""
@@ -70,8 +76,10 @@ class BufferPool:
         self._buffers: list[Buffer] = []
         self._lock = threading.Lock()  # between finding an idle buffer and taking it, nobody else may
 
-    def zeros(self, shape: tuple[int, ...], dtype: type) -> tuple[np.ndarray, Callable[[np.ndarray], None]]:
-        """A zeroed array and the `mark(part)` to call before writing a part of it.
+    def zeros(self, shape: tuple[int, ...], dtype: type,
+              zeroed: bool = True) -> tuple[np.ndarray, Callable[[np.ndarray], None]]:
+        """A zeroed array (unless `zeroed=False`: every byte will be written) and the `mark(part)` to call
+        before writing a part of it.
 
         An idle buffer big enough is reused; otherwise a new one replaces an idle smaller one, or is
         kept while there is room, or (every kept buffer busy) serves this array only.
@@ -86,7 +94,7 @@ class BufferPool:
                     self._buffers[idle[0]] = buffer
                 elif len(self._buffers) < self.keep:
                     self._buffers.append(buffer)
-            return buffer.take(shape, dtype), buffer.mark
+            return buffer.take(shape, dtype, zeroed), buffer.mark
 
 
 def shared_zeros(shape: tuple[int, ...], dtype: type) -> Any:
@@ -165,8 +173,9 @@ class WorkerBuffers:
         """How many times a worker wrote a batch into a buffer it had written before (all workers so far)."""
         return sum(max(0, n - 1) for n in self._uses)
 
-    def zeros(self, shape: tuple[int, ...], dtype: type) -> tuple[np.ndarray, Any, Callable[[np.ndarray], None], int]:
-        """Worker side: (array, the tensor over it, `mark`, slot or -1 for fresh memory)."""
+    def zeros(self, shape: tuple[int, ...], dtype: type,
+              zeroed: bool = True) -> tuple[np.ndarray, Any, Callable[[np.ndarray], None], int]:
+        """Worker side: (array, the tensor over it, `mark`, slot or -1 for fresh memory); `zeroed` as in Buffer.take."""
         import torch.utils.data
 
         nbytes = _nbytes(shape, dtype)
@@ -178,7 +187,7 @@ class WorkerBuffers:
                     buffer = self._buffers[slot] = SharedBuffer(nbytes)
                 self._busy[slot] = _BUSY
                 self._uses[slot] += 1
-                return buffer.take(shape, dtype), buffer.tensor(shape, dtype), buffer.mark, slot
+                return buffer.take(shape, dtype, zeroed), buffer.tensor(shape, dtype), buffer.mark, slot
         tensor = shared_zeros(shape, dtype)
         return tensor.numpy(), tensor, no_mark, -1
 

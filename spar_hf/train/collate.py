@@ -54,9 +54,10 @@ def _view(view: Any) -> tuple[tuple[int, int], Any]:
     return array.shape[:2], array
 
 
-def _zeros(shape: tuple[int, ...], dtype: type, ring: WorkerBuffers | None,
-           slots: dict[str, int], field: str) -> tuple[np.ndarray, Any, Callable[[np.ndarray], None]]:
-    """A zeroed array to fill, the tensor sharing its memory, and `mark(part)` to call before writing a part.
+def _zeros(shape: tuple[int, ...], dtype: type, ring: WorkerBuffers | None, slots: dict[str, int], field: str,
+           zeroed: bool = True) -> tuple[np.ndarray, Any, Callable[[np.ndarray], None]]:
+    """An array to fill (zeroed, unless `zeroed=False`: the caller writes every byte), the tensor sharing its
+    memory, and `mark(part)` to call before writing a part of a zeroed array.
 
     In a DataLoader worker the memory is shared memory from the start (as torch's default_collate
     does): a tensor in ordinary memory would be copied whole into shared memory to reach the main
@@ -68,11 +69,11 @@ def _zeros(shape: tuple[int, ...], dtype: type, ring: WorkerBuffers | None,
 
     if torch.utils.data.get_worker_info() is not None:
         if ring is not None:
-            array, tensor, mark, slots[field] = ring.zeros(shape, dtype)
+            array, tensor, mark, slots[field] = ring.zeros(shape, dtype, zeroed)
             return array, tensor, mark
         tensor = shared_zeros(shape, dtype)
         return tensor.numpy(), tensor, no_mark
-    array, mark = _POOL.zeros(shape, dtype)
+    array, mark = _POOL.zeros(shape, dtype, zeroed)
     return array, torch.from_numpy(array), mark
 
 
@@ -117,13 +118,11 @@ def _collate_packed(samples: Sequence[dict[str, Any]], ring: WorkerBuffers | Non
     np.cumsum(sizes[:, 0] * sizes[:, 1], out=offsets[1:])
     row_views = np.zeros(len(samples) + 1, dtype=np.int64)
     np.cumsum([len(a) for a in views], out=row_views[1:])
-    images, images_tensor, mark = _zeros((int(offsets[-1]), 3), np.uint8, ring, slots, "images")
+    images, images_tensor, _ = _zeros((int(offsets[-1]), 3), np.uint8, ring, slots, "images", zeroed=False)
     n = 0
-    for i, sample_views in enumerate(views):
+    for i, sample_views in enumerate(views):  # every byte is written: no zeroing, no marks
         for j, ((vh, vw), source) in enumerate(sample_views):
-            slot = images[offsets[n]:offsets[n + 1]].reshape(vh, vw, 3)
-            mark(slot)
-            _fill(i, samples[i], j, slot, source)
+            _fill(i, samples[i], j, images[offsets[n]:offsets[n + 1]].reshape(vh, vw, 3), source)
             n += 1
     batch = {"images": images_tensor, "image_sizes": torch.from_numpy(sizes),
              "image_offsets": torch.from_numpy(offsets), "row_views": torch.from_numpy(row_views), **_text(samples)}
@@ -133,11 +132,9 @@ def _collate_packed(samples: Sequence[dict[str, Any]], ring: WorkerBuffers | Non
         dsizes = np.array([d.shape[:2] for d in depths], dtype=np.int64).reshape(-1, 2)
         doffsets = np.zeros(len(depths) + 1, dtype=np.int64)
         np.cumsum(dsizes[:, 0] * dsizes[:, 1], out=doffsets[1:])
-        depth, depth_tensor, mark = _zeros((int(doffsets[-1]),), np.uint16, ring, slots, "depth")
+        depth, depth_tensor, _ = _zeros((int(doffsets[-1]),), np.uint16, ring, slots, "depth", zeroed=False)
         for n, d in enumerate(depths):
-            slot = depth[doffsets[n]:doffsets[n + 1]]
-            mark(slot)
-            slot[...] = d.reshape(-1)
+            depth[doffsets[n]:doffsets[n + 1]] = d.reshape(-1)
         pose = np.stack([np.asarray(p, np.float32) for s in samples for p in s["pose"]]) if depths else np.zeros((0, 4, 4), np.float32)
         K = np.stack([np.asarray(k, np.float32) for s in samples for k in s["K"]]) if depths else np.zeros((0, 3, 3), np.float32)
         batch.update(depth=depth_tensor, depth_sizes=torch.from_numpy(dsizes), depth_offsets=torch.from_numpy(doffsets),
