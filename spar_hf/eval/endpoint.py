@@ -42,7 +42,8 @@ def _reason(exc: openai.APIError) -> str:
         body = exc.body if isinstance(exc.body, dict) else {}
         message = str(body.get("message") or exc.message or "")
         return f"HTTP {exc.status_code}: {message.splitlines()[0][:300] if message else ''}".rstrip(": ")
-    return str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+    cause = exc.__cause__ if isinstance(exc, openai.APIConnectionError) and exc.__cause__ else exc  # e.g. connection refused
+    return str(cause).splitlines()[0][:300] if str(cause) else type(cause).__name__
 
 
 class Endpoint:
