@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from spar_hf.errors import SparError
+from spar_hf.eval.chat import chat_messages
 from spar_hf.eval.endpoint import Completion, Endpoint, Fatal, QuestionFailed
 from spar_hf.predictions import parse_line
 
@@ -154,8 +155,6 @@ def run(endpoint: Endpoint, questions: Iterable[Question], out: Path, concurrenc
 
 def questions_for(rows: Iterator[tuple[dict[str, Any], list[bytes]]], done: set[int], protocol: str) -> Iterator[Question]:
     """A Question per row not already answered; the request body is built on the worker thread."""
-    from spar_hf.eval.chat import chat_messages
-
     for row, images in rows:
         ident = int(row["id"])
         if ident in done:
