@@ -288,19 +288,25 @@ def test_forged_upload_path_is_not_opened(server):
     assert "Scored" not in stream
 
 
+def _open_app(pw, url: str):
+    """Debian chromium on the app, once the first sample is shown: (browser, page, the details locator)."""
+    assert Path(CHROMIUM).is_file(), "Debian chromium is needed (apt-get install -y chromium)"
+    browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                 args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+    page = browser.new_page(viewport={"width": 1400, "height": 1800})
+    page.goto(url, wait_until="domcontentloaded", timeout=60_000)
+    details = page.locator("#spar-details")
+    details.get_by_text("sample 1 of").wait_for(timeout=60_000)
+    return browser, page, details
+
+
 def test_playwright_pick_task_and_step(server, tmp_path):
     from playwright.sync_api import sync_playwright
 
-    assert Path(CHROMIUM).is_file(), "Debian chromium is needed (apt-get install -y chromium)"
     url, _ = server
     shot = tmp_path / "space.png"
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                     args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1800})
-        page.goto(url, wait_until="domcontentloaded", timeout=60_000)
-        details = page.locator("#spar-details")
-        details.get_by_text("sample 1 of").wait_for(timeout=60_000)
+        browser, page, details = _open_app(pw, url)
         task = page.get_by_label("task")
         task.click()
         task.fill("position_matching")
@@ -321,3 +327,61 @@ def test_playwright_pick_task_and_step(server, tmp_path):
     assert shot.stat().st_size > 10_000
     if SCREENSHOT_COPY:
         shutil.copy(shot, SCREENSHOT_COPY)
+
+
+def test_playwright_predictions_beside_gold_and_wrong_answer_filter(server, built, tmp_path):
+    """Browse: load predictions, keep only the questions not answered fully right, step through them."""
+    import datasets
+    from playwright.sync_api import sync_playwright
+
+    _, _, hf = built
+    bench = datasets.load_dataset(str(hf), "bench", split="test", cache_dir=str(tmp_path / "c")).remove_columns("image")
+    gold = {r["id"]: r["answer"] for r in bench}
+    predictions = {i: (answer if i % 2 == 0 else "A") for i, answer in gold.items() if i % 5 != 1}
+    preds = tmp_path / "model.jsonl"
+    preds.write_text("".join(json.dumps({"id": i, "prediction": p}) + "\n" for i, p in predictions.items()))
+    # under lmms-eval the gold answer's own text scores 1 and every other answer here scores below 1: "A" against
+    # a B/C/D letter, "A" where a number or a camera motion is expected, and no prediction at all
+    wrong = {i for i in gold if predictions.get(i) != gold[i]}
+    assert 0 < len(wrong) < len(gold)
+    url, _ = server
+    with sync_playwright() as pw:
+        browser, page, details = _open_app(pw, url)
+        config = page.get_by_label("config")
+        config.click()
+        page.get_by_role("option", name="bench", exact=True).click()
+        details.get_by_text(f"sample 1 of {len(gold)}").wait_for(timeout=60_000)
+        page.locator("#spar-review").get_by_text("model predictions").click()
+        page.locator("#spar-review-file input[type=file]").set_input_files(str(preds))
+        status = page.locator("#spar-review-status")
+        status.get_by_text(f"{len(gold)} questions, {len(gold) - len(wrong)} right (score 1), {len(wrong)} not "
+                           f"({len(gold) - len(predictions)} missing, 0 null)").wait_for(timeout=60_000)
+        page.locator("#spar-wrong input").check()
+        details.get_by_text(f"sample 1 of {len(wrong)}").wait_for(timeout=60_000)
+        seen = []
+        for step in range(3):
+            if step:
+                page.locator("#spar-next").click()
+                details.get_by_text(f"sample {step + 1} of {len(wrong)}").wait_for(timeout=60_000)
+            ident = int(details.inner_text().split("id", 1)[1].split()[0].strip("`* "))
+            assert ident in wrong
+            seen.append(ident)
+            answer = page.locator("#spar-answer textarea")
+            prediction = page.locator("#spar-prediction textarea")
+            page.wait_for_function("([a, b]) => document.querySelector(a).value === b",
+                                   arg=["#spar-answer textarea", gold[ident]], timeout=60_000)
+            expected = predictions.get(ident, "")
+            page.wait_for_function("([a, b]) => document.querySelector(a).value === b",
+                                   arg=["#spar-prediction textarea", expected], timeout=60_000)
+            assert answer.input_value() == gold[ident] and prediction.input_value() == expected
+            score = page.locator("#spar-score").inner_text()
+            assert "score 0." in score and "under lmms-eval" in score
+            if ident not in predictions:
+                assert "no prediction for this id" in score
+        assert len(set(seen)) == 3
+        page.screenshot(path=str(tmp_path / "review.png"), full_page=True)
+        page.locator("#spar-wrong input").uncheck()
+        details.get_by_text(f"of {len(gold)}").wait_for(timeout=60_000)
+        browser.close()
+    if SCREENSHOT_COPY:
+        shutil.copy(tmp_path / "review.png", Path(SCREENSHOT_COPY).with_name("review.png"))

@@ -28,42 +28,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def image_extension(data: bytes) -> str:
-    """File extension from the image's magic bytes (the dataset stores encoded files)."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if data.startswith(b"\xff\xd8"):
-        return "jpg"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "webp"
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return "gif"
-    if data[:2] == b"BM":
-        return "bmp"
-    if data[:4] in (b"II*\x00", b"MM\x00*"):
-        return "tif"
-    return "bin"
-
-
-def _image_bytes(image: dict | None) -> bytes | None:
-    if not image:
-        return None
-    if image.get("bytes"):
-        return image["bytes"]
-    path = image.get("path")
-    if path and Path(path).is_file():
-        return Path(path).read_bytes()
-    return None
-
-
 def run(args: argparse.Namespace) -> int:
     import json
 
     from tqdm import tqdm
 
     from spar_hf.atomic import atomic_open, atomic_write_bytes
-    from spar_hf.eval.bench_data import iter_bench
-    from spar_hf.eval.bench_tasks import BENCH_TASKS
+    from spar_hf.eval.bench_data import image_extension, usable_rows
     from spar_hf.eval.prompts import build_prompt
     from spar_hf.report import RejectLog, Summary
 
@@ -71,36 +42,23 @@ def run(args: argparse.Namespace) -> int:
     image_dir_name = f"{out.stem}_images"
     image_dir = out.parent / image_dir_name
     summary = Summary("prompts")
-    seen: set[int] = set()
     rejects_path = out.with_name(out.stem + ".rejects.jsonl")
     with atomic_open(out, "w") as handle, RejectLog(rejects_path, summary) as rejects:
         bar = tqdm(desc="prompts", unit="q", disable=None)
-        for batch in iter_bench(args.dataset, args.config, ["id", "task", "question", "image"], BATCH):
-            for row in (dict(zip(batch, values)) for values in zip(*batch.values())):
-                summary.n_in += 1
-                bar.update(1)
-                ident, task = int(row["id"]), row["task"]
-                if ident in seen:
-                    rejects.add(f"duplicate id: {ident}", record={"id": ident, "task": task})
-                    continue
-                if task not in BENCH_TASKS:
-                    rejects.add(f"unknown task: {task}", record={"id": ident, "task": task})
-                    continue
-                images = [_image_bytes(image) for image in row["image"] or []]
-                if any(data is None for data in images):
-                    rejects.add("image without bytes or readable path", record={"id": ident, "task": task})
-                    continue
-                seen.add(ident)
-                names = []
-                for k, data in enumerate(images):
-                    name = f"{image_dir_name}/{ident}_{k}.{image_extension(data)}"
-                    atomic_write_bytes(out.parent / name, data)
-                    names.append(name)
-                prompt = build_prompt(task, row["question"], variant=args.variant, pre_prompt=args.pre_prompt)
-                record = {"id": ident, "task": task, "prompt": prompt, "images": names}
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-                summary.n_out += 1
+        for row, images in usable_rows(args.dataset, args.config, ["id", "task", "question", "image"], rejects, BATCH):
+            bar.update(1)
+            ident = int(row["id"])
+            names = []
+            for k, data in enumerate(images):
+                name = f"{image_dir_name}/{ident}_{k}.{image_extension(data)}"
+                atomic_write_bytes(out.parent / name, data)
+                names.append(name)
+            prompt = build_prompt(row["task"], row["question"], variant=args.variant, pre_prompt=args.pre_prompt)
+            record = {"id": ident, "task": row["task"], "prompt": prompt, "images": names}
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            summary.n_out += 1
         bar.close()
+    summary.n_in = summary.n_out + summary.n_rejected
     if rejects.count == 0:
         rejects_path.unlink()
     summary.extra["images_dir"] = str(image_dir)

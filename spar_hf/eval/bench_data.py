@@ -3,16 +3,22 @@
 The `test` split is streamed (`streaming=True`) with only the needed columns: nothing is copied
 into the datasets cache, so a rebuilt dataset is never shadowed by a stale cached copy (the cache
 key of a local folder does not change when its files do), and scoring never reads the images.
-Errors become SparError naming the dataset, the config and the reason.
+Errors become SparError naming the dataset, the config and the reason. `usable_rows` is the one
+place that decides which rows a command that sends or writes questions can use (prompts,
+predict, the toolkit exports): the others go to the caller's rejects log with the reason.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from spar_hf.errors import SparError
+from spar_hf.eval.bench_tasks import BENCH_TASKS
+
+if TYPE_CHECKING:
+    from spar_hf.report import RejectLog
 
 HUB_COLUMNS = ("id", "img_type", "format_type", "task", "source", "image", "question", "answer")
 SPLIT = "test"
@@ -78,3 +84,72 @@ def read_columns(path: str | os.PathLike, config: str, columns: list[str]) -> di
         for column in columns:
             out[column].extend(batch[column])
     return out
+
+
+def iter_rows(path: str | os.PathLike, config: str, columns: list[str], batch_size: int = BATCH) -> Iterator[dict[str, Any]]:
+    """The `test` split of `config` one row (column -> value) at a time, in dataset order."""
+    for batch in iter_bench(path, config, columns, batch_size):
+        names = list(batch)
+        for values in zip(*batch.values()):
+            yield dict(zip(names, values))
+
+
+def image_bytes(cell: dict[str, Any] | None) -> bytes | None:
+    """The encoded file of one undecoded image cell: its bytes, else the file its path names.
+
+    The path is opened with fsspec, so a plain file and a chained URL into an archive
+    (`zip://member::/abs/pack.zip`, as datasets writes for images read from archives) both work.
+    None when the cell has neither.
+    """
+    import fsspec
+
+    if not cell:
+        return None
+    if cell.get("bytes"):
+        return cell["bytes"]
+    path = cell.get("path")
+    if not path:
+        return None
+    try:
+        with fsspec.open(path, "rb") as handle:
+            return handle.read()
+    except (OSError, ValueError):
+        return None
+
+
+MAGIC = ((b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8", "jpg"), (b"GIF87a", "gif"), (b"GIF89a", "gif"), (b"BM", "bmp"),
+         (b"II*\x00", "tif"), (b"MM\x00*", "tif"))
+MIME = {"png": "image/png", "jpg": "image/jpeg", "gif": "image/gif", "bmp": "image/bmp", "tif": "image/tiff", "webp": "image/webp",
+        "bin": "application/octet-stream"}
+
+
+def image_extension(data: bytes) -> str:
+    """File extension from the image's magic bytes (the dataset stores encoded files); "bin" if unknown."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    return next((ext for magic, ext in MAGIC if data.startswith(magic)), "bin")
+
+
+def usable_rows(path: str | os.PathLike, config: str, columns: list[str], rejects: RejectLog,
+                batch_size: int = BATCH) -> Iterator[tuple[dict[str, Any], list[bytes]]]:
+    """(row, image files) for every row a model can be asked; the others go to `rejects`.
+
+    A row is refused for a repeated id, a task outside the 20, or an image with no bytes and no
+    readable path. `columns` must hold id and task; with `image` the files come in row order.
+    """
+    seen: set[int] = set()
+    for row in iter_rows(path, config, columns, batch_size):
+        ident, task = int(row["id"]), row["task"]
+        record = {"id": ident, "task": task}
+        if ident in seen:
+            rejects.add(f"duplicate id: {ident}", record=record)
+            continue
+        if task not in BENCH_TASKS:
+            rejects.add(f"unknown task: {task}", record=record)
+            continue
+        images = [image_bytes(cell) for cell in row.get("image") or []]
+        if any(data is None for data in images):
+            rejects.add("image without bytes or readable path", record=record)
+            continue
+        seen.add(ident)
+        yield row, images

@@ -1,8 +1,10 @@
-"""The Gradio app: a Browse tab (samples with markers, depth, cameras, 3D) and an Evaluate tab.
+"""The Gradio app: a Browse tab (samples with markers, depth, cameras, 3D, and a model's answers
+beside the gold ones) and an Evaluate tab.
 
 Two named API endpoints drive it from gradio_client: `/browse` (config, split, task, format,
 source, position, id -> the sample) and `/evaluate` (predictions file, config, protocol,
-reference rows -> tables, chart, reports). Pictures are sent as arrays (gradio writes them to
+reference rows -> tables, chart, reports). The predictions loaded for error analysis live in
+the session's state (`spar_hf.space.review`), so they are not part of `/browse`'s signature. Pictures are sent as arrays (gradio writes them to
 its own cache) and GLB / report files are written in the app's own temp folder, so the server
 needs no allowed_paths: nothing of the dataset folder or the uploads is ever served as a path.
 """
@@ -19,6 +21,7 @@ import numpy as np
 
 from spar_hf.errors import SparError
 from spar_hf.space import evaluation, render, scene3d
+from spar_hf.space.review import Review, review
 from spar_hf.space.data import ALL, IMAGE_COLUMN, SpaceDataset
 
 PROTOCOLS = ("lmms-eval", "vlmevalkit", "strict")
@@ -63,10 +66,20 @@ class SpaceApp:
         return splits, split, self.data.choices(config, split)
 
     def browse(self, config: str, split: str, task: str, fmt: str, source: str, position: float | int | None,
-               ident: str | None) -> dict[str, Any]:
-        """The sample at `position` among the rows matching the filters, or the row with `ident`."""
+               ident: str | None, loaded: Review | None = None, wrong_only: bool = False) -> dict[str, Any]:
+        """The sample at `position` among the rows matching the filters, or the row with `ident`.
+
+        With `wrong_only`, only the rows the `loaded` predictions did not answer fully right count.
+        """
         info = self.data.config(config)
         selected = self.data.select(config, split, task or ALL, fmt or ALL, source or ALL)
+        if wrong_only:
+            if loaded is None or loaded.config != config:
+                raise SparError(f"load a predictions file for {config} to show only its wrong answers")
+            selected = selected[loaded.wrong_mask(self.data.index(config, split).ids)[selected]]
+            if not selected.size and ident in (None, ""):
+                raise SparError(f"no wrong answers among the {config}/{split} rows matching task={task} format={fmt} "
+                                f"source={source}")
         if ident not in (None, ""):
             row_pos = self.data.position_of(config, split, str(ident).strip())
             hits = np.flatnonzero(selected == row_pos)
@@ -106,6 +119,7 @@ class SpaceApp:
             "legend": legend,
             "index": index if index is not None else 0,
             "meta": meta,
+            "id": str(row["id"]),
         }
 
     def _twin_cameras(self, config: str, split: str, ident: str) -> dict[str, Any] | None:
@@ -142,6 +156,18 @@ class SpaceApp:
             if config not in self._bench:
                 self._bench[config] = evaluation.bench_rows(self.data.dataset, config)
             return self._bench[config]
+
+    def load_review(self, upload: str | None, config: str, protocol: str) -> Review:
+        """Score an uploaded predictions file per question on a bench config, for the Browse tab."""
+        if not upload:
+            raise SparError("upload a predictions JSONL first")
+        if protocol not in PROTOCOLS:
+            raise SparError(f"unknown protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}")
+        if config not in self.bench_configs():
+            raise SparError(f"predictions are scored on a bench config ({', '.join(self.bench_configs()) or 'none built'}); "
+                            f"{config} is not one")
+        name = Path(upload).name
+        return review(self.bench_rows(config), evaluation.check_upload(upload, name), config, protocol, name)
 
     def evaluate(self, upload: str | None, config: str, protocol: str, references: list[str] | None) -> dict[str, Any]:
         if not upload:
@@ -211,11 +237,24 @@ def build_app(dataset: str, work_dir: str | Path | None = None):
                 next_btn = gr.Button("next >", elem_id="spar-next", scale=1)
                 id_in = gr.Textbox(label="go to id", placeholder="row id", scale=2)
                 go_btn = gr.Button("go", scale=1)
+            with gr.Accordion("model predictions: answers beside the gold ones (bench configs)", open=False,
+                              elem_id="spar-review"):
+                with gr.Row():
+                    review_file_in = gr.File(label="predictions (.jsonl)", file_types=[".jsonl", ".json", ".txt"],
+                                             type="filepath", elem_id="spar-review-file", scale=2)
+                    with gr.Column(scale=1):
+                        review_protocol_in = gr.Radio(list(PROTOCOLS), value="lmms-eval", label="scored under")
+                        wrong_in = gr.Checkbox(value=False, label="only questions not answered fully right",
+                                               elem_id="spar-wrong")
+                review_status_out = gr.Markdown(elem_id="spar-review-status")
             details_out = gr.Markdown(label="sample", elem_id="spar-details")
             gallery_out = gr.Gallery(label="images (markers drawn)", columns=3, height=420, elem_id="spar-images", format="png")
             with gr.Row():
                 question_out = gr.Textbox(label="question", lines=4, elem_id="spar-question")
                 answer_out = gr.Textbox(label="answer", lines=4, elem_id="spar-answer")
+                with gr.Column():
+                    prediction_out = gr.Textbox(label="model's answer", lines=3, elem_id="spar-prediction")
+                    score_out = gr.Markdown(elem_id="spar-score")
             with gr.Accordion("depth and cameras", open=False):
                 depth_out = gr.Gallery(label="depth (turbo: near blue, far red, black = no reading)", columns=3, height=300)
                 camera_out = gr.Markdown(label="cameras")
@@ -224,21 +263,38 @@ def build_app(dataset: str, work_dir: str | Path | None = None):
                 legend_out = gr.Markdown(label="3D legend")
             meta_out = gr.JSON(label="provenance (meta)")
 
+        review_state = gr.State(None)  # the session's loaded predictions (a Review)
+        wrong_state = gr.State(False)
+        shown_state = gr.State("")  # id of the row on screen
         browse_outputs = [gallery_out, question_out, answer_out, details_out, depth_out, camera_out, model_out, legend_out,
-                          index_in, meta_out]
+                          index_in, meta_out, shown_state]
 
-        def browse(config, split, task, fmt, source, position, ident):
+        def browse(config, split, task, fmt, source, position, ident, loaded=None, wrong=False):
             try:
-                out = app.browse(config, split, task, fmt, source, position, ident)
+                out = app.browse(config, split, task, fmt, source, position, ident, loaded, bool(wrong))
             except SparError as exc:
                 raise gr.Error(str(exc)) from None
             return (out["images"], out["question"], out["answer"], out["details"], out["depth"], out["camera"],
-                    out["model3d"], out["legend"], out["index"], out["meta"])
+                    out["model3d"], out["legend"], out["index"], out["meta"], out["id"])
 
         def step(delta):
-            def run(config, split, task, fmt, source, position):
-                return browse(config, split, task, fmt, source, int(position or 0) + delta, "")
+            def run(config, split, task, fmt, source, position, loaded, wrong):
+                return browse(config, split, task, fmt, source, int(position or 0) + delta, "", loaded, wrong)
             return run
+
+        def show_prediction(loaded, config, ident):
+            if loaded is None or loaded.config != config:
+                return "", ""
+            return loaded.show(ident)
+
+        def load_review(upload, config, protocol):
+            if not upload:
+                return None, "", False
+            try:
+                loaded = app.load_review(upload, config, protocol)
+            except SparError as exc:
+                return None, "**Not loaded.**\n\n```\n" + str(exc) + "\n```", False
+            return loaded, loaded.status(), gr.Checkbox()
 
         def on_config(config):
             splits, split, choices = app.options(config)
@@ -252,17 +308,31 @@ def build_app(dataset: str, work_dir: str | Path | None = None):
             return tuple(gr.Dropdown(choices=[ALL, *choices[k]], value=ALL) for k in ("task", "format", "source"))
 
         filters = [config_in, split_in, task_in, format_in, source_in]
-        go_btn.click(browse, [*filters, index_in, id_in], browse_outputs, api_name="browse")
-        id_in.submit(browse, [*filters, index_in, id_in], browse_outputs, api_visibility="private")
-        next_btn.click(step(1), [*filters, index_in], browse_outputs, api_visibility="private")
-        prev_btn.click(step(-1), [*filters, index_in], browse_outputs, api_visibility="private")
+        review_inputs = [review_state, wrong_state]
+        shown = dict(fn=show_prediction, inputs=[review_state, config_in, shown_state], outputs=[prediction_out, score_out],
+                     api_visibility="private")
+        go_btn.click(browse, [*filters, index_in, id_in, *review_inputs], browse_outputs, api_name="browse").then(**shown)
+        id_in.submit(browse, [*filters, index_in, id_in, *review_inputs], browse_outputs, api_visibility="private").then(**shown)
+        next_btn.click(step(1), [*filters, index_in, *review_inputs], browse_outputs, api_visibility="private").then(**shown)
+        prev_btn.click(step(-1), [*filters, index_in, *review_inputs], browse_outputs, api_visibility="private").then(**shown)
+        first = [*filters, gr.State(0), *review_inputs]
         config_in.change(on_config, [config_in], [split_in, task_in, format_in, source_in], api_visibility="private").then(
-            step(0), [*filters, gr.State(0)], browse_outputs, api_visibility="private")
+            load_review, [review_file_in, config_in, review_protocol_in], [review_state, review_status_out, wrong_in],
+            api_visibility="private").then(
+            lambda wrong, loaded: bool(wrong and loaded), [wrong_in, review_state], [wrong_state], api_visibility="private").then(
+            step(0), first, browse_outputs, api_visibility="private").then(**shown)
         split_in.input(on_split, [config_in, split_in], [task_in, format_in, source_in], api_visibility="private").then(
-            step(0), [*filters, gr.State(0)], browse_outputs, api_visibility="private")
+            step(0), first, browse_outputs, api_visibility="private").then(**shown)
         for component in (task_in, format_in, source_in):
-            component.input(step(0), [*filters, gr.State(0)], browse_outputs, api_visibility="private")
-        demo.load(step(0), [*filters, gr.State(0)], browse_outputs, api_visibility="private")
+            component.input(step(0), first, browse_outputs, api_visibility="private").then(**shown)
+        for component in (review_file_in, review_protocol_in):
+            component.change(load_review, [review_file_in, config_in, review_protocol_in],
+                             [review_state, review_status_out, wrong_in], api_visibility="private").then(
+                lambda wrong, loaded: bool(wrong and loaded), [wrong_in, review_state], [wrong_state],
+                api_visibility="private").then(step(0), first, browse_outputs, api_visibility="private").then(**shown)
+        wrong_in.input(lambda wrong: bool(wrong), [wrong_in], [wrong_state], api_visibility="private").then(
+            step(0), first, browse_outputs, api_visibility="private").then(**shown)
+        demo.load(step(0), first, browse_outputs, api_visibility="private").then(**shown)
 
         with gr.Tab("Evaluate"):
             gr.Markdown(f"Upload predictions as JSONL, one `{{\"id\": <bench id>, \"prediction\": \"<model output>\"}}` per line "
