@@ -252,6 +252,8 @@ def test_a_spar_hf_build(built, tmp_path):
     """Our own build: every row's images (the stored files, in order) and its gold answer go through."""
     import datasets
 
+    from spar_hf.eval.bench_data import image_bytes
+
     table = datasets.load_dataset(str(built), "bench", split="test", cache_dir=str(tmp_path / "c"))
     table = table.cast_column("image", datasets.List(datasets.Image(decode=False)))
     rows = list(table)
@@ -262,7 +264,7 @@ def test_a_spar_hf_build(built, tmp_path):
 
     gold = {}
     for r in rows:
-        images = [cell["bytes"] for cell in r["image"]]
+        images = [image_bytes(cell) for cell in r["image"]]  # a pack build gives zip:// paths, not bytes
         gold[(build_prompt(r["task"], r["question"]), hashlib.sha1(b"".join(images)).hexdigest())] = (r["id"], r["answer"])
     out = tmp_path / "p.jsonl"
     with StubServer(StubState(answer=lambda rec: gold[key(rec)][1])) as server:

@@ -33,7 +33,7 @@ def _first_line(exc: BaseException) -> str:
 
 def iter_bench(path: str | os.PathLike, config: str, columns: list[str], batch_size: int = BATCH) -> Iterator[dict[str, list[Any]]]:
     """Batches (column -> list) of the `test` split of `config`; images come undecoded as {bytes, path}
-    with their bytes filled in (`with_bytes`)."""
+    (a pack build gives a path into its zip and no bytes: `image_bytes` reads them)."""
     import datasets
     import pyarrow
 
@@ -55,26 +55,12 @@ def iter_bench(path: str | os.PathLike, config: str, columns: list[str], batch_s
     if "image" in columns:
         stream = stream.cast_column("image", datasets.List(datasets.Image(decode=False)))
     try:
-        for batch in stream.iter(batch_size=batch_size):
-            if "image" in batch:
-                batch["image"] = [[with_bytes(image) for image in images or []] for images in batch["image"]]
-            yield batch
+        yield from stream.iter(batch_size=batch_size)
     except (pyarrow.ArrowException, datasets.exceptions.DatasetGenerationError, OSError, KeyError) as exc:
         raise SparError(
             f"{path} (config {config}): cannot read columns {', '.join(columns)} ({_first_line(exc)}); "
             f"a SPAR-Bench dataset has {', '.join(HUB_COLUMNS)}"
         ) from None
-
-
-def with_bytes(image: dict[str, Any]) -> dict[str, Any]:
-    """An undecoded image with its bytes: a pack build streams images as paths into their zip
-    (`zip://<member>::<pack>`), which fsspec opens (locally or on the hub)."""
-    if image.get("bytes") or not image.get("path"):
-        return image
-    import fsspec
-
-    with fsspec.open(image["path"], "rb") as handle:
-        return {"bytes": handle.read(), "path": image["path"]}
 
 
 def read_columns(path: str | os.PathLike, config: str, columns: list[str]) -> dict[str, list[Any]]:
