@@ -617,3 +617,49 @@ def test_links_that_stay_inside_are_kept_and_point_where_they_said(tmp_path):
     assert (result.refused, result.extracted) == ([], 5)
     assert (out / "a" / "b" / "up").read_text() == "t" and os.readlink(out / "a" / "b" / "up") == "../../top.txt"
     assert (out / "a" / "same").read_text() == "c" and (out / "hard").read_text() == "c"
+
+
+# --- a shard index is data: no shell commands from it -------------------------------------------
+
+def _index_naming(folder: Path, *names: str) -> Path:
+    from spar_hf.shards.index import ShardIndex, ShardInfo, write_index
+
+    index = ShardIndex(config="7m", split="train", samples=len(names), rejected=0, has_depth=False,
+                       markers_baked=False, shards=[ShardInfo(n, 1, 10, "0" * 64, i) for i, n in enumerate(names)])
+    path = folder / "spar-7m-train.index.json"
+    write_index(path, index)
+    return path
+
+
+@pytest.mark.parametrize("name", ["pipe:touch PWNED", "pipe:touch PWNED; echo x.tar", "-", "/etc/hostname",
+                                  "../../elsewhere.tar", "gs://bucket/x.tar", "file:///etc/hostname"])
+def test_a_shard_index_cannot_name_a_command_or_a_file_outside_its_folder(tmp_path, monkeypatch, name):
+    """webdataset's gopen runs `pipe:` locations with a shell; the index sits in the current folder, so the
+    shard location was exactly the name (`./pipe:touch PWNED` is `pipe:touch PWNED`)."""
+    from spar_hf.train.loader import SparShards, resolve_source
+
+    monkeypatch.chdir(tmp_path)
+    _index_naming(tmp_path, "spar-7m-train-000000.tar", name)
+    with pytest.raises(SparError, match=r"^spar-7m-train\.index\.json: (shard name .* is not a file name below "
+                                        r"the index's folder|'-': only local paths and http\(s\) URLs .*)$"):
+        resolve_source("spar-7m-train.index.json")
+    with pytest.raises(SparError):
+        list(SparShards("spar-7m-train.index.json", shuffle_buffer=1))
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_check_location_allows_local_and_http_and_pipe_only_on_request(tmp_path):
+    from spar_hf.shards.index import check_location
+    from spar_hf.train.loader import resolve_source
+
+    for ok in ("shards/a.tar", "/data/a.tar", "http://host/a.tar", "https://host/a.tar", "file:///data/a.tar"):
+        assert check_location(ok) == ok
+    for bad in ("pipe:curl -s http://host/a.tar", "gs://b/a.tar", "-", "sftp://h/a.tar"):
+        with pytest.raises(SparError, match="only local paths and http\\(s\\) URLs are opened from a shard index"):
+            check_location(bad)
+        assert check_location(bad, allow_pipe=True) == bad
+    _index_naming(tmp_path, "pipe:echo hi")
+    urls, counts = resolve_source(str(tmp_path / "spar-7m-train.index.json"), allow_pipe=True)
+    assert urls == [str(tmp_path / "pipe:echo hi")] and counts == {"pipe:echo hi": 1}
+    _index_naming(tmp_path, "sub/spar-7m-train-000000.tar")
+    assert resolve_source(str(tmp_path / "spar-7m-train.index.json"))[0] == [str(tmp_path / "sub/spar-7m-train-000000.tar")]

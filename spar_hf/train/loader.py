@@ -69,14 +69,15 @@ class SkipCounter:
         return int(self._count.value)
 
 
-def resolve_source(source: str | Sequence[str]) -> tuple[list[str], dict[str, int] | None]:
+def resolve_source(source: str | Sequence[str], allow_pipe: bool = False) -> tuple[list[str], dict[str, int] | None]:
     """Shard URLs and per-shard sample counts: from an index JSON (`*.index.json`, path or URL), or from a
-    brace pattern / list of shard locations (counts unknown)."""
+    brace pattern / list of shard locations (counts unknown). An index may name only local paths and
+    http(s) URLs unless allow_pipe (`shards.index.check_location`)."""
     from webdataset.shardlists import expand_urls
 
     if isinstance(source, str) and source.endswith(".json"):
         index = read_index(source)
-        urls = shard_urls(source, index)
+        urls = shard_urls(source, index, allow_pipe)
         return urls, {shard_id(u): s.samples for u, s in zip(urls, index.shards)}
     urls = expand_urls(source) if isinstance(source, str) else [str(u) for u in source]
     if not urls:
@@ -88,14 +89,16 @@ class SparShards(IterableDataset):
     """Samples `{"__key__", "__url__", "json", "images": [PIL RGB], "depth": [uint16], "pose": [4x4], "K": [3x3]}`.
 
     `decode_images=False` leaves images and depth as the stored bytes (what `make_loader` batches:
-    `collate` decodes them into the batch; or decode elsewhere, e.g. on GPU).
+    `collate` decodes them into the batch; or decode elsewhere, e.g. on GPU). `allow_pipe=True` lets an
+    index name `pipe:` (shell command) and other gopen schemes.
     """
 
     def __init__(self, source: str | Sequence[str], *, seed: int = 0, shuffle_shards: bool = True,
                  shuffle_buffer: int = 256, resampled: bool = False, epoch_samples: int | None = None,
                  decode_images: bool = True, draw_markers: bool = False,
-                 transform: Callable[[dict], dict] | None = None, pil_blocks: int | None = PIL_BLOCKS):
-        self.urls, self.counts = resolve_source(source)
+                 transform: Callable[[dict], dict] | None = None, pil_blocks: int | None = PIL_BLOCKS,
+                 allow_pipe: bool = False):
+        self.urls, self.counts = resolve_source(source, allow_pipe)
         if draw_markers and not decode_images:
             raise SparError("draw_markers needs decode_images=True")
         if resampled and not epoch_samples:
