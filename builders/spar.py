@@ -185,10 +185,10 @@ def _indices(value: Any, field: str) -> list[int]:
         raise ValueError(f"marker {field} is {type(value).__name__}, expected a list")
     if len(value) == 1 and isinstance(value[0], (list, tuple)):
         value = value[0]
-    try:
-        return [int(v) for v in value]
-    except (TypeError, ValueError):
-        raise ValueError(f"marker {field} holds non-integers: {value!r}") from None
+    for v in value:
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < 2 ** 31:  # an int32 column
+            raise ValueError(f"marker {field} holds {v!r}, not an image index")
+    return list(value)
 
 
 def normalise_markers(markers: dict[str, Any]) -> dict[str, list]:
@@ -345,8 +345,7 @@ class Spar(datasets.GeneratorBasedBuilder):
         record = entry.record
         if not record.images:
             raise SparError("record has no images")
-        root = layout.images_root(entry.source)
-        paths = [root / p for p in record.images]
+        paths = [layout.image_file(entry.source, p) for p in record.images]
         missing = [p for p, full in zip(record.images, paths) if not full.is_file()]
         if missing:
             raise SparError(f"missing image(s): {', '.join(missing)}")

@@ -39,11 +39,12 @@ import uuid
 import zipfile
 import zlib
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import IO, Callable, Iterable
 
 from spar_hf.atomic import TMP_PREFIX, atomic_open
 from spar_hf.errors import SparError
+from spar_hf.relpath import unsafe_name
 
 STAGING_PREFIX = TMP_PREFIX + "unpack-"
 GZIP_MAGIC = b"\x1f\x8b"
@@ -81,18 +82,6 @@ class _Budget:
             raise SparError(f"{archive}: member {member!r} would bring the extracted total to {total:,} bytes, "
                             f"over the cap of {self.limit:,} bytes ({self.note}); "
                             "nothing from this archive was moved into place")
-
-
-def unsafe_name(name: str) -> str | None:
-    """Why a member name may not be extracted (absolute, drive letter, `..`, NUL), or None if it is fine."""
-    if not name or "\x00" in name:
-        return "empty name or NUL byte in name"
-    posix = name.replace("\\", "/")
-    if posix.startswith("/") or (len(posix) > 1 and posix[1] == ":"):
-        return "absolute path"
-    if ".." in PurePosixPath(posix).parts:
-        return "'..' component escapes the target"
-    return None
 
 
 class _Chain(io.RawIOBase):
