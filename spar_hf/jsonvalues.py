@@ -23,6 +23,19 @@ def too_many_digits() -> str:
     return f"a number of more than {sys.get_int_max_str_digits()} digits"
 
 
+class LongNumber(int):
+    """What `checked_int` returns for an integer json cannot convert: lets a decoder finish the value
+    (and a JSON array reader go on to the next element) while `value_problem` still refuses it."""
+
+
+def checked_int(text: str) -> int:
+    """`parse_int` for json decoders: int(text), or a LongNumber(0) past Python's digit limit."""
+    try:
+        return int(text)
+    except ValueError:
+        return LongNumber(0)
+
+
 def string_problem(text: str) -> str | None:
     """Why a string cannot be written as UTF-8 (a lone surrogate), or None."""
     if text.isascii():
@@ -44,6 +57,8 @@ def value_problem(value: Any) -> str | None:
             problem = string_problem(item)
             if problem:
                 return problem
+        elif isinstance(item, LongNumber):
+            return too_many_digits()
         elif isinstance(item, int) and not isinstance(item, bool):
             if not INT64_MIN <= item <= INT64_MAX:
                 return f"integer {item} is outside the signed 64-bit range"
@@ -55,8 +70,13 @@ def value_problem(value: Any) -> str | None:
     return None
 
 
+def suspect(text: str | bytes) -> bool:
+    """Whether `text` holds a surrogate escape or a 19-digit run: the only JSON texts whose value can
+    fail `value_problem` (and whose integers a 64-bit parser such as orjson would turn into floats)."""
+    return (_SUSPECT_BYTES if isinstance(text, bytes) else _SUSPECT).search(text) is not None
+
+
 def text_value_problem(text: str | bytes, value: Any) -> str | None:
-    """`value_problem(value)` for the value parsed from `text`, skipping the walk when the text holds
-    neither a surrogate escape nor a 19-digit run (what nearly every line looks like)."""
-    suspect = (_SUSPECT_BYTES if isinstance(text, bytes) else _SUSPECT).search(text)
-    return value_problem(value) if suspect else None
+    """`value_problem(value)` for the value parsed from `text`, skipping the walk when the text is not
+    `suspect` (what nearly every line looks like)."""
+    return value_problem(value) if suspect(text) else None

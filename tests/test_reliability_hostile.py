@@ -71,3 +71,112 @@ def test_hostile_layout_lines_are_rejected_and_the_config_is_built(tmp_path):
 
     table = pq.read_table(hf / "7m" / "train-00000-of-00001.parquet", columns=["id"])
     assert table.num_rows == N_TRAIN_OK
+
+
+# --- ingest: --images is the boundary ---------------------------------------------------------------
+
+def _grounding(ident: str, image: str, label: str = "cup", question: str = "<image>\nLocate the cup.") -> dict:
+    return {"id": ident, "image": image, "conversations": [
+        {"from": "human", "value": question},
+        {"from": "gpt", "value": json.dumps([{"bbox_2d": [100, 200, 300, 400], "label": label}])}]}
+
+
+def _ingest(tmp_path: Path, lines: list[str], root: Path | None = None) -> tuple[int, list[dict], list[dict]]:
+    from PIL import Image
+
+    if root is None:
+        root = tmp_path / "imgs"
+        root.mkdir(exist_ok=True)
+        Image.new("RGB", (100, 50), (0, 90, 160)).save(root / "good.jpg", quality=85)
+    ann = tmp_path / "ann.jsonl"
+    ann.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    rc = main(["ingest", "spatialforge", "--annotations", str(ann), "--images", f"fs={root}", "--out",
+               str(tmp_path / "out"), "--no-progress"])
+    base = tmp_path / "out" / "spatialforge"
+    rejects = _rejects(base / "rejects.jsonl") if (base / "rejects.jsonl").exists() else []
+    outputs = [json.loads(x) for f in sorted((base / "qa_jsonl").rglob("*.jsonl")) for x in f.read_text().splitlines()]
+    return rc, rejects, outputs
+
+
+def test_ingest_does_not_follow_links_out_of_the_images_folder(tmp_path):
+    """Before: `linked/secret.jpg` (a folder link) was hard-linked into the output and `alias.jpg` (an absolute
+    file link) was placed and embedded later; a link that stays inside the folder is still followed."""
+    from PIL import Image
+
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    Image.new("RGB", (30, 20), (255, 0, 0)).save(secret / "secret.jpg")
+    root = tmp_path / "imgs"
+    root.mkdir()
+    Image.new("RGB", (100, 50), (0, 90, 160)).save(root / "good.jpg", quality=85)
+    (root / "linked").symlink_to(secret)
+    (root / "alias.jpg").symlink_to(secret / "secret.jpg")
+    (root / "inner.jpg").symlink_to("good.jpg")
+    records = [_grounding("folder", "linked/secret.jpg"), _grounding("file", "alias.jpg"),
+               _grounding("inner", "inner.jpg")]
+    rc, rejects, outputs = _ingest(tmp_path, [json.dumps(r) for r in records], root)
+    assert rc == 0
+    assert {r["record"]["id"]: r["reason"] for r in rejects} == {
+        "folder": f"image_outside_root: 'linked/secret.jpg' is a symbolic link (or under one) that leads out of "
+                  f"--images fs to {(secret / 'secret.jpg').resolve()}",
+        "file": f"image_outside_root: 'alias.jpg' is a symbolic link (or under one) that leads out of --images fs "
+                f"to {(secret / 'secret.jpg').resolve()}"}
+    assert [o["meta"]["source_id"] for o in outputs] == ["inner"]
+    placed = tmp_path / "out" / "spatialforge" / "images" / "fs"
+    files = sorted(p.relative_to(placed).as_posix() for p in placed.rglob("*"))
+    assert files == ["inner.jpg"]
+    assert not (placed / "inner.jpg").is_symlink()
+    assert (placed / "inner.jpg").read_bytes() == (root / "good.jpg").read_bytes()
+
+
+def test_hostile_ingest_values_are_rejected_one_by_one(tmp_path):
+    """Before: one lone surrogate in a label or question left 0 QA lines written (a UnicodeEncodeError at the
+    end); now each hostile record is one reject and every other record is written."""
+    good = json.dumps(_grounding("good", "good.jpg"))
+    hostile = {
+        "label": json.dumps(_grounding("label", "good.jpg", label="cup\ud800")),
+        "question": json.dumps(_grounding("question", "good.jpg", question="<image>\nLocate the cup\udfff.")),
+        "bigint": json.dumps(_grounding("bigint", "good.jpg")).replace('"id": "bigint"', '"id": "bigint", "n": ' + str(2 ** 70)),
+        "digits": json.dumps(_grounding("digits", "good.jpg")).replace('"id": "digits"', '"id": "digits", "n": ' + HUGE),
+        "longname": json.dumps(_grounding("longname", "x" * 300 + ".jpg")),
+        "count": json.dumps(_grounding("count", "good.jpg", question="<image>\nHow many cups?")).replace(
+            '"gpt", "value": "', '"gpt", "value": "' + "9" * 30 + ' cups ').replace('"id": "count"', '"id": "count", "task": "counting"'),
+    }
+    long_source = json.dumps({**_grounding("longsource", "good.jpg"), "source": "s" * 300})  # picks a root by kind
+    lines = [good, *hostile.values(), long_source, good.replace('"good"', '"good2"')]
+    rc, rejects, outputs = _ingest(tmp_path, lines)
+    assert rc == 0
+    assert sorted(o["meta"]["source_id"] for o in outputs) == ["good", "good2", "longsource"]
+    by_line = {r["line"]: r["reason"] for r in rejects}
+    assert by_line == {
+        2: "bad_value: label of box 1 in the answer: lone surrogate \\ud800 in a string (not encodable as UTF-8)",
+        3: "bad_value: lone surrogate \\udfff in a string (not encodable as UTF-8)",
+        4: f"bad_value: integer {2 ** 70} is outside the signed 64-bit range",
+        5: "bad_value: a number of more than 4300 digits",
+        6: f"image_not_found: {'x' * 300 + '.jpg'!r}: a name longer than 255 bytes",
+        7: f"count_too_large: answer is {'9' * 30}, above {2 ** 63 - 1}",
+    }
+
+
+def test_a_json_array_goes_on_after_a_hostile_element(tmp_path):
+    """A 5,000-digit number used to end a JSON array file ('rest of file not read'): the decoder raised
+    ValueError mid-element. Now that element is one reject and the next ones are read."""
+    from PIL import Image
+
+    root = tmp_path / "imgs"
+    root.mkdir()
+    Image.new("RGB", (100, 50), (0, 90, 160)).save(root / "good.jpg", quality=85)
+    elements = [json.dumps(_grounding("a", "good.jpg")),
+                json.dumps(_grounding("digits", "good.jpg")).replace('"id": "digits"', '"id": "digits", "n": ' + HUGE),
+                json.dumps(_grounding("surrogate", "good.jpg")).replace("Locate", "Locate\\udc00"),
+                json.dumps(_grounding("b", "good.jpg"))]
+    ann = tmp_path / "ann.json"
+    ann.write_text("[\n" + ",\n".join(elements) + "\n]\n", encoding="utf-8")
+    assert main(["ingest", "spatialforge", "--annotations", str(ann), "--images", f"fs={root}", "--out",
+                 str(tmp_path / "out"), "--no-progress"]) == 0
+    base = tmp_path / "out" / "spatialforge"
+    assert {r["line"]: r["reason"] for r in _rejects(base / "rejects.jsonl")} == {
+        3: "bad_value: a number of more than 4300 digits",
+        4: "bad_value: lone surrogate \\udc00 in a string (not encodable as UTF-8)"}
+    written = [json.loads(x)["meta"]["source_id"] for f in (base / "qa_jsonl").rglob("*.jsonl") for x in f.read_text().splitlines()]
+    assert sorted(written) == ["a", "b"]
