@@ -57,29 +57,32 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from spar_hf.builders.run import build
+    from spar_hf.outdir import check_folder, output_folder
     from spar_hf.report import Summary
 
+    check_folder(args.out)
     names = resolve_configs(args.configs, args.spar_dir)
     summary = Summary("build")
-    bar = tqdm(total=len(names), desc="configs", unit="config")
     lines = []
+    with output_folder(args.out, "build"):
+        bar = tqdm(total=len(names), desc="configs", unit="config")
 
-    def on_config(res) -> None:
-        counts = res.counts
-        summary.n_in += counts.get("in", 0)
-        summary.n_out += counts.get("out", 0)
-        summary.n_rejected += counts.get("rejected", 0)
-        summary.reasons.update(res.reasons)
-        if counts.get("not_drawn"):
-            summary.extra["not_drawn"] = summary.extra.get("not_drawn", 0) + counts["not_drawn"]
-        splits = " ".join(f"{s}={n}" for s, n in res.splits.items()) or "no rows, left out of the card"
-        lines.append(f"  {res.name}: {splits} (in={counts.get('in', 0)} rejected={counts.get('rejected', 0)})"
-                     + (" [resumed]" if res.resumed else ""))
-        bar.update(1)
+        def on_config(res) -> None:
+            counts = res.counts
+            summary.n_in += counts.get("in", 0)
+            summary.n_out += counts.get("out", 0)
+            summary.n_rejected += counts.get("rejected", 0)
+            summary.reasons.update(res.reasons)
+            if counts.get("not_drawn"):
+                summary.extra["not_drawn"] = summary.extra.get("not_drawn", 0) + counts["not_drawn"]
+            splits = " ".join(f"{s}={n}" for s, n in res.splits.items()) or "no rows, left out of the card"
+            lines.append(f"  {res.name}: {splits} (in={counts.get('in', 0)} rejected={counts.get('rejected', 0)})"
+                         + (" [resumed]" if res.resumed else ""))
+            bar.update(1)
 
-    build(args.spar_dir, args.out, names, max_shard_size=args.max_shard_size, resume=args.resume,
-          license=args.license, on_config=on_config, engine=_engine(args))
-    bar.close()
+        build(args.spar_dir, args.out, names, max_shard_size=args.max_shard_size, resume=args.resume,
+              license=args.license, on_config=on_config, engine=_engine(args))
+        bar.close()
     for line in lines:
         print(line)
     missing = sum(n for reason, n in summary.reasons.items() if reason.startswith("missing"))

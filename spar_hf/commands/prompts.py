@@ -65,11 +65,12 @@ def run(args: argparse.Namespace) -> int:
     from spar_hf.eval.bench_data import iter_bench
     from spar_hf.eval.bench_tasks import BENCH_TASKS
     from spar_hf.eval.prompts import build_prompt
+    from spar_hf.outdir import check_folder
     from spar_hf.report import RejectLog, Summary
 
     out = Path(args.out)
     image_dir_name = f"{out.stem}_images"
-    image_dir = out.parent / image_dir_name
+    image_dir = check_folder(out.parent / image_dir_name, "--out images folder")
     summary = Summary("prompts")
     seen: set[int] = set()
     rejects_path = out.with_name(out.stem + ".rejects.jsonl")

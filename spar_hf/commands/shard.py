@@ -33,10 +33,12 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from spar_hf.errors import SparError
+    from spar_hf.outdir import check_folder, output_folder
     from spar_hf.report import Summary
     from spar_hf.shards.writer import count_rows, find_parquet, write_shards
     from spar_hf.sizes import parse_size
 
+    check_folder(args.out)
     max_size = parse_size(args.max_size, "--max-size")
     if args.ray_address and args.engine != "ray":
         raise SparError("--ray-address needs --engine ray")
@@ -46,11 +48,12 @@ def run(args: argparse.Namespace) -> int:
         from spar_hf.engines.ray_shards import write_shards_ray
 
         write_shards = functools.partial(write_shards_ray, address=args.ray_address)
-    total = count_rows(find_parquet(args.dataset, args.config, args.split))
-    with tqdm(total=total, unit="row", desc=f"shard {args.config}/{args.split}") as bar:
-        result = write_shards(args.dataset, args.config, args.split, args.out, max_size=max_size,
-                              max_count=args.max_count, bake_markers=args.bake_markers, resume=args.resume,
-                              on_row=lambda: bar.update(1))
+    with output_folder(args.out, "shard"):
+        total = count_rows(find_parquet(args.dataset, args.config, args.split))
+        with tqdm(total=total, unit="row", desc=f"shard {args.config}/{args.split}") as bar:
+            result = write_shards(args.dataset, args.config, args.split, args.out, max_size=max_size,
+                                  max_count=args.max_count, bake_markers=args.bake_markers, resume=args.resume,
+                                  on_row=lambda: bar.update(1))
     index = result.index
     summary = Summary("shard", n_in=result.n_in, n_out=index.samples, n_rejected=index.rejected)
     summary.reasons.update(result.reasons)
