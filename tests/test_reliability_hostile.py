@@ -180,3 +180,50 @@ def test_a_json_array_goes_on_after_a_hostile_element(tmp_path):
         4: "bad_value: lone surrogate \\udc00 in a string (not encodable as UTF-8)"}
     written = [json.loads(x)["meta"]["source_id"] for f in (base / "qa_jsonl").rglob("*.jsonl") for x in f.read_text().splitlines()]
     assert sorted(written) == ["a", "b"]
+
+
+# --- predictions: one parser, one verdict (CLI and Space) -----------------------------------------
+
+def _both_verdicts(tmp_path: Path, data: bytes) -> tuple[object, object]:
+    """(CLI, Space) outcome for the same file: the parsed {id: prediction} or the error text."""
+    from spar_hf.errors import SparError
+    from spar_hf.predictions import read_predictions
+    from spar_hf.space.evaluation import check_upload
+
+    path = tmp_path / "p.jsonl"
+    path.write_bytes(data)
+    outcomes = []
+    for parse in (read_predictions, check_upload):
+        try:
+            outcomes.append(parse(path).by_id)
+        except SparError as exc:
+            outcomes.append(str(exc))
+    return outcomes[0], outcomes[1]
+
+
+def test_cli_and_space_agree_on_a_raw_line_separator_inside_a_prediction(tmp_path):
+    """JSON allows a raw U+2028 in a string; the Space split lines on it (str.splitlines) and refused the file
+    the CLI scored."""
+    data = '{"id": 1, "prediction": "A\u2028B"}\n{"id": 2, "prediction": "C\u0085"}\n'.encode()
+    assert _both_verdicts(tmp_path, data) == ({1: "A\u2028B", 2: "C\u0085"}, {1: "A\u2028B", 2: "C\u0085"})
+
+
+def test_cli_and_space_agree_on_an_empty_file(tmp_path):
+    """Before: the CLI scored an empty file (every question missing, 0 points); the Space refused it."""
+    cli, space = _both_verdicts(tmp_path, b"\n \n")
+    assert cli == f"{tmp_path / 'p.jsonl'}: no predictions (empty file)" and space == "p.jsonl: no predictions (empty file)"
+
+
+@pytest.mark.parametrize("line, reason", [
+    ('{"id": 1, "prediction": "A\\ud800"}', "prediction: lone surrogate \\ud800 in a string (not encodable as UTF-8)"),
+    ('{"id": "\u0663", "prediction": "A"}', "id must be an integer, got '\u0663'"),          # ARABIC-INDIC DIGIT THREE
+    ('{"id": "\uff11", "prediction": "A"}', "id must be an integer, got '\uff11'"),          # FULLWIDTH DIGIT ONE
+    (f'{{"id": {2 ** 70}, "prediction": "A"}}', f"id {2 ** 70} is outside the signed 64-bit range"),
+    ('{"id": "1180591620717411303424", "prediction": "A"}', "id must be an integer, got '1180591620717411303424'"),
+    (f'{{"id": {HUGE}, "prediction": "A"}}', "not JSON (a number of more than 4300 digits)"),
+])
+def test_hostile_prediction_lines_are_refused_by_both(tmp_path, line, reason):
+    data = ('{"id": 0, "prediction": "B"}\n' + line + "\n").encode()
+    cli, space = _both_verdicts(tmp_path, data)
+    assert cli == f"{tmp_path / 'p.jsonl'}: 1 bad line(s): line 2: {reason}"
+    assert space == f"p.jsonl: 1 bad line(s); the file was not scored:\nline 2: {reason}"
