@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from spar_hf import bench as benchlib
 from spar_hf.builders.qa import Reject, colour_paths, rgbd_of
-from spar_hf.checksums import file_sha256
+from spar_hf.outputs import file_sha256
 from spar_hf.builders.spar import (BENCH_JPEG_QUALITY, CONFIGS, SPATIALFORGE_SOURCE, bench_row, member_name,
                                    normalise_markers, stored_features)
 from spar_hf.errors import SparError

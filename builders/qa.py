@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from spar_hf.builders.spar import CONFIGS, RGBD, member_name, qa_row, rgbd_values, spatialforge_row, stored_features
-from spar_hf.checksums import file_sha256
+from spar_hf.outputs import file_sha256
 from spar_hf.errors import SparError
 from spar_hf.layout.reader import Entry, Problem, QAFile, SparLayout, read_entry
 from spar_hf.packs import PackContent, metadata_bytes, write_pack
@@ -61,8 +61,7 @@ def colour_paths(layout: SparLayout, entry: Entry) -> list[Path]:
     record = entry.record
     if not record.images:
         raise SparError("record has no images")
-    root = layout.images_root(entry.source)
-    paths = [root / p for p in record.images]
+    paths = [layout.image_file(entry.source, p) for p in record.images]  # SparError for a path leaving images/
     missing = [p for p, full in zip(record.images, paths) if not full.is_file()]
     if missing:
         raise SparError(f"missing image(s): {', '.join(missing)}")

@@ -32,7 +32,7 @@ from spar_hf.builders.bench import build_bench
 from spar_hf.builders.plan import Scan, plan_packs, scan
 from spar_hf.builders.qa import PackJob, PackResult, Reject, build_pack
 from spar_hf.builders.spar import CITATION, CONFIG_NAMES, CONFIGS, HF_SPLITS, SPATIALFORGE_SOURCE, features_for, member_name
-from spar_hf.checksums import intact
+from spar_hf.outputs import intact, read_state
 from spar_hf.engines.units import run_units
 from spar_hf.errors import SparError
 from spar_hf.layout.reader import Entry, Problem, SparLayout
@@ -138,24 +138,17 @@ def _verified(out_dir: Path, packs: dict[str, dict[str, Any]]) -> bool:
     return all(intact(out_dir / name, rec["bytes"], rec["sha256"]) for name, rec in packs.items())
 
 
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SparError(f"{path}: build state is damaged ({exc}); delete it or build without --resume") from None
-
-
 def _load_state(out_dir: Path, name: str, fingerprint: str) -> ConfigResult | None:
     path = out_dir / STATE_DIR / f"{name}.json"
     if not path.is_file():
         return None
-    state = _read_json(path)
-    if not isinstance(state, dict) or state.get("fingerprint") != fingerprint:
+    state = read_state(path)
+    if state.get("fingerprint") != fingerprint:
         return None
     try:
         result = ConfigResult(**state["result"])
     except (KeyError, TypeError) as exc:
-        raise SparError(f"{path}: build state is damaged ({exc}); delete it or build without --resume") from None
+        raise SparError(f"{path}: resume state is not a build state ({exc}); delete it to start this output over") from None
     if not _verified(out_dir, result.packs):
         return None
     result.resumed = True
@@ -244,8 +237,8 @@ def _finished_pack(job: PackJob, key: str) -> PackResult | None:
     sidecar = Path(job.path + ".json")
     if not sidecar.is_file():
         return None
-    done = _read_json(sidecar)
-    if not isinstance(done, dict) or done.get("key") != key:
+    done = read_state(sidecar)
+    if done.get("key") != key:
         return None
     result = _pack_result(done["result"])
     if result.bytes and not intact(job.path, result.bytes, result.sha256):
@@ -437,7 +430,7 @@ def all_built(out_dir: Path) -> dict[str, ConfigResult]:
     for name in CONFIG_NAMES:
         path = out_dir / STATE_DIR / f"{name}.json"
         if path.is_file():
-            state = _read_json(path)
+            state = read_state(path)
             try:
                 res = ConfigResult(**state["result"])
             except (KeyError, TypeError):

@@ -205,10 +205,10 @@ def _indices(value: Any, field: str) -> list[int]:
         raise ValueError(f"marker {field} is {type(value).__name__}, expected a list")
     if len(value) == 1 and isinstance(value[0], (list, tuple)):
         value = value[0]
-    try:
-        return [int(v) for v in value]
-    except (TypeError, ValueError):
-        raise ValueError(f"marker {field} holds non-integers: {value!r}") from None
+    for v in value:
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < 2 ** 31:  # an int32 column
+            raise ValueError(f"marker {field} holds {v!r}, not an image index")
+    return list(value)
 
 
 def normalise_markers(markers: dict[str, Any]) -> dict[str, list]:

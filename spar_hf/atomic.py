@@ -12,6 +12,8 @@ import tempfile
 from pathlib import Path
 from typing import IO, Iterator
 
+from spar_hf.errors import SparError
+
 TMP_PREFIX = ".tmp-"
 
 
@@ -19,7 +21,12 @@ TMP_PREFIX = ".tmp-"
 def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
     """Open a temp file beside `path`; on clean exit it replaces `path`, on error it is removed."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        raise SparError(f"{path}: is a folder; expected a file to write")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise SparError(f"{path}: cannot be written: a file stands where its folder {path.parent} should be") from None
     fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX + path.name + ".", dir=path.parent)
     binary = "b" in mode
     try:

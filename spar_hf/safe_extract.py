@@ -2,10 +2,20 @@
 
 Archives from the Hub or a mirror are untrusted input. A member is refused (and reported with its
 name and reason, never written) when its name is absolute or has a `..` component, when it is a
-symlink or hard link that would resolve outside the target, or when it is a device, FIFO or other
-special file. Tar members go through Python's own `tarfile.data_filter` (which also drops setuid
-bits and group/other write permission); zip members get the equivalent checks here, and zip
-symlinks are refused outright (zipfile would write them as regular files holding the link text).
+device, FIFO or other special file, or when its path goes through a symbolic link (of the same
+archive or already in the target). Tar files and folders go through Python's own
+`tarfile.data_filter` (which also drops setuid bits and group/other write permission); zip members
+get the equivalent checks here, and zip symlinks are refused outright (zipfile would write them as
+regular files holding the link text).
+
+Symbolic links are never judged by resolving them (`os.path.realpath` stops following links on a
+path longer than PATH_MAX, the filter bypass CPython fixed in 3.11.13, and any check made against
+the tree can be undone by a later member re-pointing a link it went through). Instead a link's
+target must be relative, with its `..` components only at its start and no more of them than the
+link's folder depth. Since no member is written through a link, every folder a link starts from is
+a real folder of the target, so such a link lands inside the target whatever the other links point
+to, now or after a later archive. Links are created last, after every file of the archive is in
+place; a hard link must name a regular file extracted earlier from the same archive.
 
 Several `.tar.gz` parts of one split stream (the release's `cat spar-*.tar.gz | tar -xzf -`) are
 read as one stream, in the order given. Everything is extracted into `OUT/.tmp-unpack-<id>/` and
@@ -29,11 +39,12 @@ import uuid
 import zipfile
 import zlib
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import IO, Callable, Iterable
 
 from spar_hf.atomic import TMP_PREFIX, atomic_open
 from spar_hf.errors import SparError
+from spar_hf.relpath import unsafe_name
 
 STAGING_PREFIX = TMP_PREFIX + "unpack-"
 GZIP_MAGIC = b"\x1f\x8b"
@@ -71,18 +82,6 @@ class _Budget:
             raise SparError(f"{archive}: member {member!r} would bring the extracted total to {total:,} bytes, "
                             f"over the cap of {self.limit:,} bytes ({self.note}); "
                             "nothing from this archive was moved into place")
-
-
-def unsafe_name(name: str) -> str | None:
-    """Why a member name may not be extracted (absolute, drive letter, `..`, NUL), or None if it is fine."""
-    if not name or "\x00" in name:
-        return "empty name or NUL byte in name"
-    posix = name.replace("\\", "/")
-    if posix.startswith("/") or (len(posix) > 1 and posix[1] == ":"):
-        return "absolute path"
-    if ".." in PurePosixPath(posix).parts:
-        return "'..' component escapes the target"
-    return None
 
 
 class _Chain(io.RawIOBase):
@@ -144,40 +143,124 @@ def group_archives(paths: Iterable[str | os.PathLike]) -> list[list[Path]]:
     return groups
 
 
-def _tar_refusal(member: tarfile.TarInfo) -> str | None:
-    """Why a tar member may not be extracted, from its header alone, or None."""
-    reason = unsafe_name(member.name)
+def _parts(name: str) -> tuple[str, ...]:
+    """A member name as path components (separators `/` or `\\`, `.` and empty components dropped)."""
+    return tuple(part for part in name.replace("\\", "/").split("/") if part not in ("", "."))
+
+
+def link_target_refusal(name: str, target: str) -> str | None:
+    """Why a symbolic link member `name -> target` may not be created, or None.
+
+    Judged from the two strings alone (see the module docstring): relative, `..` only at the start,
+    no more of them than the folders above the link.
+    """
+    if not target or "\x00" in target:
+        return "empty link target or NUL byte in it"
+    if target.startswith("/") or (len(target) > 1 and target[1] == ":"):
+        return f"link to an absolute path {target!r}"
+    parts = [part for part in target.split("/") if part not in ("", ".")]
+    ups = 0
+    while ups < len(parts) and parts[ups] == "..":
+        ups += 1
+    if ".." in parts[ups:]:
+        return (f"link target {target!r} has '..' after a folder name (where it leads depends on that folder, "
+                "which a later member can re-point)")
+    if ups > len(_parts(name)) - 1:
+        return f"link target {target!r} leaves the target folder"
+    return None
+
+
+class _Links:
+    """The symbolic links of one archive, held back until its files are in place, and the path checks.
+
+    A member may not go through a link: neither one of this archive (pending here) nor one already in
+    the target folder (found with lstat, which never follows a link).
+    """
+
+    def __init__(self, out: Path):
+        self.out = out
+        self.pending: dict[tuple[str, ...], str] = {}
+        self._real_dirs: set[tuple[str, ...]] = set()
+
+    def through(self, parts: tuple[str, ...]) -> str | None:
+        """Why a member at `parts` may not be written (its path goes through a link), or None."""
+        for depth in range(1, len(parts)):
+            prefix = parts[:depth]
+            if prefix in self.pending:
+                return f"path goes through the symbolic link {'/'.join(prefix)!r} of the archive"
+            if prefix not in self._real_dirs:
+                if (self.out / Path(*prefix)).is_symlink():
+                    return f"path goes through the symbolic link {'/'.join(prefix)!r} already in the target"
+                self._real_dirs.add(prefix)
+        return None
+
+    def add(self, parts: tuple[str, ...], target: str, staging: Path) -> str | None:
+        """Hold back link `parts -> target` (a later definition replaces it); the refusal reason or None."""
+        for place in (staging, self.out):
+            where = place / Path(*parts)
+            if where.is_dir() and not where.is_symlink():
+                return "a folder is in the way of this link"
+        staged = staging / Path(*parts)
+        if staged.is_file():
+            staged.unlink()
+        self.pending[parts] = target
+        return None
+
+    def create(self) -> None:
+        """Create every held-back link in the target (atomically replacing a file or link there)."""
+        for parts, target in self.pending.items():
+            dest = self.out / Path(*parts)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            temp = dest.parent / f"{TMP_PREFIX}link-{uuid.uuid4().hex}"
+            os.symlink(target, temp)
+            os.replace(temp, dest)
+
+
+def _tar_refusal(member: tarfile.TarInfo, parts: tuple[str, ...], links: _Links, staging: Path) -> str | None:
+    """Why a tar member may not be extracted, from its header and the members before it, or None."""
+    reason = unsafe_name(member.name) or links.through(parts)
     if reason is None and member.islnk():
         reason = unsafe_name(member.linkname)
+        source = _parts(member.linkname)
+        if reason is None and (source in links.pending or not (staging / Path(*source)).is_file()):
+            reason = f"hard link to {member.linkname!r}, which is not a regular file extracted before it"
+    if reason is None and member.issym():
+        reason = link_target_refusal(member.name, member.linkname)
     if reason is None and member.size < 0:
         # tarfile accepts a negative base-256 size and would then copy up to 16 KiB it never counted
         reason = f"negative size {member.size} in the header"
     return reason
 
 
-def _tar_member(tar: tarfile.TarFile, member: tarfile.TarInfo, staging: Path) -> str | None:
-    """Extract one tar member into staging; the reason it was refused, or None."""
+def _tar_member(tar: tarfile.TarFile, member: tarfile.TarInfo, parts: tuple[str, ...], staging: Path,
+                links: _Links) -> str | None:
+    """Extract one tar member into staging (a link is held back); the reason it was refused, or None."""
+    if member.issym():
+        return links.add(parts, member.linkname, staging)
+    links.pending.pop(parts, None)  # a later file or folder replaces a link of the same name
     try:
         tar.extract(member, staging, set_attrs=True, filter="data")
     except tarfile.FilterError as exc:
         return f"{type(exc).__name__}: {exc}"
-    except (tarfile.ExtractError, tarfile.StreamError, KeyError) as exc:
+    except (tarfile.ExtractError, tarfile.StreamError, KeyError, OSError) as exc:
         return f"cannot extract: {exc}"
     return None
 
 
-def _extract_tar(parts: list[Path], staging: Path, result: ExtractResult, progress, budget: _Budget) -> None:
+def _extract_tar(parts: list[Path], staging: Path, result: ExtractResult, progress, budget: _Budget,
+                 links: _Links) -> None:
     label = parts[0].name + (f" (+{len(parts) - 1} parts)" if len(parts) > 1 else "")
     stream = io.BufferedReader(_Chain(parts, progress), buffer_size=COPY_CHUNK)
     try:
         with tarfile.open(fileobj=stream, mode="r|*", errorlevel=1) as tar:
             for member in tar:
                 result.members += 1
-                reason = _tar_refusal(member)
+                name = _parts(member.name)
+                reason = _tar_refusal(member, name, links, staging)
                 if reason is None:
                     if member.isfile():
                         budget.check(result, label, member.name, member.size)
-                    reason = _tar_member(tar, member, staging)
+                    reason = _tar_member(tar, member, name, staging, links)
                 if reason is None:
                     result.extracted += 1
                     result.bytes_written += member.size if member.isfile() else 0
@@ -214,13 +297,13 @@ def _copy_declared(src: IO[bytes], dst: IO[bytes], size: int) -> int:
     return size - left
 
 
-def _extract_zip(path: Path, staging: Path, result: ExtractResult, progress, budget: _Budget) -> None:
+def _extract_zip(path: Path, staging: Path, result: ExtractResult, progress, budget: _Budget, links: _Links) -> None:
     root = staging.resolve()
     try:
         with zipfile.ZipFile(path) as archive:
             for info in archive.infolist():
                 result.members += 1
-                reason = _zip_reason(info)
+                reason = _zip_reason(info) or links.through(_parts(info.filename))
                 target = (staging / info.filename.replace("\\", "/")).resolve() if reason is None else None
                 if target is not None and root not in (target, *target.parents):
                     reason = "resolves outside the target"
@@ -241,18 +324,16 @@ def _extract_zip(path: Path, staging: Path, result: ExtractResult, progress, bud
 
 
 def _move_into_place(staging: Path, out: Path) -> None:
-    """Move every staged entry to the same relative place under out (files replace files)."""
-    for dirpath, dirnames, filenames in os.walk(staging):
+    """Move every staged entry to the same relative place under out (files replace files).
+
+    Staging holds no links (they are held back), and no staged path goes through a link of out.
+    """
+    for dirpath, _dirnames, filenames in os.walk(staging):
         rel = Path(dirpath).relative_to(staging)
         dest_dir = out / rel
-        if dest_dir.exists() and not dest_dir.is_dir():
+        if dest_dir.is_symlink() or (dest_dir.exists() and not dest_dir.is_dir()):
             raise SparError(f"{dest_dir}: a file is in the way of a folder of the archive")
         dest_dir.mkdir(parents=True, exist_ok=True)
-        for name in dirnames:
-            src = Path(dirpath) / name
-            if src.is_symlink():
-                os.replace(src, dest_dir / name)
-        dirnames[:] = [d for d in dirnames if not (Path(dirpath) / d).is_symlink()]
         for name in filenames:
             target = dest_dir / name
             if target.is_dir() and not target.is_symlink():
@@ -291,12 +372,14 @@ def safe_extract(archives: Iterable[str | os.PathLike], out: str | os.PathLike,
     for group in groups:
         staging = out / f"{STAGING_PREFIX}{uuid.uuid4().hex}"
         staging.mkdir()
+        links = _Links(out)
         try:
             if _is_zip(group[0]):
-                _extract_zip(group[0], staging, result, progress, budget)
+                _extract_zip(group[0], staging, result, progress, budget, links)
             else:
-                _extract_tar(group, staging, result, progress, budget)
+                _extract_tar(group, staging, result, progress, budget, links)
             _move_into_place(staging, out)
+            links.create()
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     return result

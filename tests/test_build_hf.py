@@ -233,7 +233,7 @@ def test_resume_rebuilds_a_damaged_or_deleted_pack(built, tmp_path, capsys):
     assert pack.read_bytes() == good
     (out / ".build" / "7m.json").write_text('{"fingerprint": "')  # truncated state
     assert main(args + ["--resume"]) == 2
-    assert "build state is damaged" in capsys.readouterr().err
+    assert "7m.json: resume state is truncated or not JSON" in capsys.readouterr().err
 
 
 def test_bad_input_is_a_clean_error(tmp_path, capsys):

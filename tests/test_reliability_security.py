@@ -506,3 +506,161 @@ def test_training_loader_does_not_unpickle_shard_members(tmp_path, decode_images
     samples = list(SparShards([str(shard)], shuffle_chunks=1, decode_images=decode_images))
     assert len(samples) == 1
     assert not marker.exists()
+
+
+# --- links re-pointed after their check; path resolution overflow (round two) --------------------
+
+def _dir(name: str) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = tarfile.DIRTYPE
+    info.mode = 0o755
+    return info
+
+
+def _outside_files(tmp_path: Path, out: Path) -> set[str]:
+    """Every file or link under tmp_path that is neither an archive given to unpack nor under out."""
+    return {p for p in _files_under(tmp_path) if not p.endswith((".tar", ".zip"))
+            and not (tmp_path / p).resolve(strict=False).is_relative_to(out.resolve())
+            and not (tmp_path / p).absolute().is_relative_to(out.absolute())}
+
+
+def _links_resolve_inside(out: Path) -> bool:
+    return all(link.resolve().is_relative_to(out.resolve()) for link in out.rglob("*") if link.is_symlink())
+
+
+def test_a_link_re_pointed_by_a_later_member_is_refused(tmp_path):
+    """`l -> d/../..` is inside while `d -> p/q`; the later `d -> .` made l point two folders above out."""
+    out = tmp_path / "sandbox" / "deep" / "out"
+    first = _tar(tmp_path / "first.tar", [
+        (_dir("p/q"), None),
+        (_link("d", "p/q", tarfile.SYMTYPE), None),
+        (_link("l", "d/../..", tarfile.SYMTYPE), None),
+        (_link("d", ".", tarfile.SYMTYPE), None),
+    ])
+    result = safe_extract([first], out)
+    assert {r.member: r.reason for r in result.refused} == {
+        "l": "link target 'd/../..' has '..' after a folder name (where it leads depends on that folder, which a "
+             "later member can re-point)"}
+    assert os.readlink(out / "d") == "."           # the last definition of d wins, as with tar
+    assert not (out / "l").exists() and _links_resolve_inside(out)
+
+
+def test_a_second_archive_cannot_re_point_a_link_of_the_first_or_write_through_it(tmp_path):
+    """The first archive had `d -> p/q` and `l -> d/../..` (inside then); the second re-points `d -> .`, which
+    sent l two folders above out, and wrote `l/pwned.txt` there (moved into place through l). A link the
+    first archive left inside (`k`) is not written through either."""
+    out = tmp_path / "sandbox" / "deep" / "out"
+    first = _tar(tmp_path / "first.tar", [(_dir("p/q"), None), (_link("d", "p/q", tarfile.SYMTYPE), None),
+                                          (_link("l", "d/../..", tarfile.SYMTYPE), None),
+                                          (_link("k", "p", tarfile.SYMTYPE), None)])
+    second = _tar(tmp_path / "second.tar", [(_link("d", ".", tarfile.SYMTYPE), None), (_file("l/pwned.txt"), b"x"),
+                                            (_file("k/x.txt"), b"x"), (_link("up", "..", tarfile.SYMTYPE), None),
+                                            (_file("ok.txt"), b"ok")])
+    assert [r.member for r in safe_extract([first], out).refused] == ["l"]
+    result = safe_extract([second], out)
+    assert {r.member: r.reason for r in result.refused} == {
+        "k/x.txt": "path goes through the symbolic link 'k' already in the target",
+        "up": "link target '..' leaves the target folder"}
+    assert (out / "ok.txt").read_bytes() == b"ok" and not (out / "p" / "x.txt").exists()
+    assert (out / "l" / "pwned.txt").read_bytes() == b"x" and not (out / "l").is_symlink()
+    assert _outside_files(tmp_path, out) == set() and _links_resolve_inside(out)
+
+
+def test_a_member_through_a_link_of_the_same_archive_is_refused(tmp_path):
+    out = tmp_path / "out"
+    archive = _tar(tmp_path / "a.tar", [(_dir("real"), None), (_link("alias", "real", tarfile.SYMTYPE), None),
+                                        (_file("alias/f.txt"), b"f"), (_link("alias/g", "../real", tarfile.SYMTYPE), None),
+                                        (_link("h", "alias", tarfile.LNKTYPE), None)])
+    result = safe_extract([archive], out)
+    assert {r.member: r.reason for r in result.refused} == {
+        "alias/f.txt": "path goes through the symbolic link 'alias' of the archive",
+        "alias/g": "path goes through the symbolic link 'alias' of the archive",
+        "h": "hard link to 'alias', which is not a regular file extracted before it"}
+    assert _files_under(out) == {"alias"} and (out / "real").is_dir() and not list((out / "real").iterdir())
+
+
+def test_long_symlinked_folder_chain_cannot_overflow_path_resolution(tmp_path):
+    """The tarfile filter bypass fixed in CPython 3.11.13 (CVE-2025-4517): 16 nested 247-character folders,
+    each reachable through a one-letter link, make `a/b/.../p/lll...` longer than PATH_MAX, so realpath stops
+    following links there and treats `lll/..` as a no-op: `escape` is judged to stay inside while the system
+    resolves it to the folder above out (this test wrote sandbox/pwned.txt before the fix)."""
+    long = "d" * 247
+    steps = "abcdefghijklmnop"
+    members: list[tuple[tarfile.TarInfo, bytes | None]] = [(_dir("x/y/z/w"), None)]
+    path = ""
+    for step in steps:
+        members.append((_dir(os.path.join(path, long)), None))
+        members.append((_link(os.path.join(path, step), long, tarfile.SYMTYPE), None))
+        path = os.path.join(path, long)
+    chain = os.path.join(*steps, "l" * 254)
+    members.append((_link(chain, "../" * len(steps) + "x/y/z/w", tarfile.SYMTYPE), None))
+    escape = chain + "/.." * 6
+    members.append((_link("escape", escape, tarfile.SYMTYPE), None))
+    members.append((_file("escape/pwned.txt"), b"x"))
+    out = tmp_path / "sandbox" / "out"
+    archive = _tar(tmp_path / "chain.tar", members)
+    result = safe_extract([archive], out)
+    assert {r.member: r.reason for r in result.refused} == {
+        chain: "path goes through the symbolic link 'a' of the archive",
+        "escape": f"link target {escape!r} has '..' after a folder name (where it leads depends on that folder, "
+                  "which a later member can re-point)"}
+    assert not (tmp_path / "sandbox" / "pwned.txt").exists()
+    assert (out / "escape" / "pwned.txt").read_bytes() == b"x" and not (out / "escape").is_symlink()
+    assert _outside_files(tmp_path, out) == set() and _links_resolve_inside(out)
+
+
+def test_links_that_stay_inside_are_kept_and_point_where_they_said(tmp_path):
+    out = tmp_path / "out"
+    archive = _tar(tmp_path / "ok.tar", [(_file("a/b/c.txt"), b"c"), (_link("a/b/up", "../../top.txt", tarfile.SYMTYPE), None),
+                                         (_file("top.txt"), b"t"), (_link("a/same", "./b/c.txt", tarfile.SYMTYPE), None),
+                                         (_link("hard", "a/b/c.txt", tarfile.LNKTYPE), None)])
+    result = safe_extract([archive], out)
+    assert (result.refused, result.extracted) == ([], 5)
+    assert (out / "a" / "b" / "up").read_text() == "t" and os.readlink(out / "a" / "b" / "up") == "../../top.txt"
+    assert (out / "a" / "same").read_text() == "c" and (out / "hard").read_text() == "c"
+
+
+# --- a shard index is data: no shell commands from it -------------------------------------------
+
+def _index_naming(folder: Path, *names: str) -> Path:
+    from spar_hf.shards.index import ShardIndex, ShardInfo, write_index
+
+    index = ShardIndex(config="7m", split="train", samples=len(names), rows=len(names), rejected=0, has_depth=False,
+                       markers_baked=False, shards=[ShardInfo(n, 1, 1, 10, "0" * 64, i) for i, n in enumerate(names)])
+    path = folder / "spar-7m-train.index.json"
+    write_index(path, index)
+    return path
+
+
+@pytest.mark.parametrize("name", ["pipe:touch PWNED", "pipe:touch PWNED; echo x.tar", "-", "/etc/hostname",
+                                  "../../elsewhere.tar", "gs://bucket/x.tar", "file:///etc/hostname"])
+def test_a_shard_index_cannot_name_a_command_or_a_file_outside_its_folder(tmp_path, monkeypatch, name):
+    """webdataset's gopen runs `pipe:` locations with a shell; the index sits in the current folder, so the
+    shard location was exactly the name (`./pipe:touch PWNED` is `pipe:touch PWNED`)."""
+    from spar_hf.train.loader import SparShards, resolve_source
+
+    monkeypatch.chdir(tmp_path)
+    _index_naming(tmp_path, "spar-7m-train-000000.tar", name)
+    with pytest.raises(SparError, match=r"^spar-7m-train\.index\.json: (shard name .* is not a file name below "
+                                        r"the index's folder|'-': only local paths and http\(s\) URLs .*)$"):
+        resolve_source("spar-7m-train.index.json")
+    with pytest.raises(SparError):
+        list(SparShards("spar-7m-train.index.json", shuffle_chunks=1))
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_check_location_allows_local_and_http_and_pipe_only_on_request(tmp_path):
+    from spar_hf.shards.index import check_location
+    from spar_hf.train.loader import resolve_source
+
+    for ok in ("shards/a.tar", "/data/a.tar", "http://host/a.tar", "https://host/a.tar", "file:///data/a.tar"):
+        assert check_location(ok) == ok
+    for bad in ("pipe:curl -s http://host/a.tar", "gs://b/a.tar", "-", "sftp://h/a.tar"):
+        with pytest.raises(SparError, match="only local paths and http\\(s\\) URLs are opened from a shard index"):
+            check_location(bad)
+        assert check_location(bad, allow_pipe=True) == bad
+    _index_naming(tmp_path, "pipe:echo hi")
+    urls, counts = resolve_source(str(tmp_path / "spar-7m-train.index.json"), allow_pipe=True)
+    assert urls == [str(tmp_path / "pipe:echo hi")] and counts == {"pipe:echo hi": 1}
+    _index_naming(tmp_path, "sub/spar-7m-train-000000.tar")
+    assert resolve_source(str(tmp_path / "spar-7m-train.index.json"))[0] == [str(tmp_path / "sub/spar-7m-train-000000.tar")]

@@ -207,7 +207,7 @@ def test_a_damaged_resume_state_is_a_clear_error(hf_build, tmp_path):
         write_shards(hf_build, "7m", "train", out, max_count=8, max_frames=3, on_rows=_die_after(1))
     state = out / ".spar-7m-train.state.json"
     state.write_text(state.read_text()[:20])  # truncated
-    with pytest.raises(SparError, match="resume state is damaged"):
+    with pytest.raises(SparError, match="state.json: resume state is truncated or not JSON"):
         write_shards(hf_build, "7m", "train", out, max_count=8, max_frames=3, resume=True)
 
 

@@ -61,15 +61,16 @@ def run(args: argparse.Namespace) -> int:
 
     from spar_hf.builders.run import build
     from spar_hf.errors import SparError
+    from spar_hf.outdir import check_folder, output_folder
     from spar_hf.report import Summary
 
+    check_folder(args.out)
     names = resolve_configs(args.configs, args.spar_dir)
     if args.workers < 1:
         raise SparError("--workers must be at least 1")
     if args.ray_address and args.engine != "ray":
         raise SparError("--ray-address needs --engine ray")
     summary = Summary("build")
-    bar = tqdm(desc="packs", unit="pack")
     lines = []
     layout_bytes = tree_bytes(args.spar_dir)
 
@@ -90,10 +91,12 @@ def run(args: argparse.Namespace) -> int:
         lines.append(f"  {res.name}: {splits} (in={counts.get('in', 0)} rejected={counts.get('rejected', 0)}){size}"
                      + (" [resumed]" if res.resumed else ""))
 
-    result = build(args.spar_dir, args.out, names, max_shard_size=args.max_shard_size, resume=args.resume,
-                   license=args.license, on_config=on_config, workers=args.workers, engine=args.engine,
-                   address=args.ray_address, on_pack=lambda: bar.update(1))
-    bar.close()
+    with output_folder(args.out, "build"):
+        bar = tqdm(desc="packs", unit="pack")
+        result = build(args.spar_dir, args.out, names, max_shard_size=args.max_shard_size, resume=args.resume,
+                       license=args.license, on_config=on_config, workers=args.workers, engine=args.engine,
+                       address=args.ray_address, on_pack=lambda: bar.update(1))
+        bar.close()
     for line in lines:
         print(line)
     missing = sum(n for reason, n in summary.reasons.items() if reason.startswith("missing"))

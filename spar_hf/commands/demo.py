@@ -39,10 +39,11 @@ def run(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
+    from spar_hf.outdir import check_folder
     from spar_hf.report import Summary
 
-    out = Path(args.out)
-    work = Path(args.work) if args.work else out.parent / f"{out.name}_work"
+    out = check_folder(args.out)
+    work = check_folder(args.work, "--work") if args.work else out.parent / f"{out.name}_work"
     scenes, layout = work / "scenes", work / "spar"
     started = time.time()
     if not (args.resume and scenes.is_dir() and len([p for p in scenes.iterdir() if p.is_dir()]) >= args.scenes):

@@ -82,12 +82,12 @@ def run_train(args: argparse.Namespace) -> int:
 
     from spar_hf.errors import SparError
     from spar_hf.export.common import rel
+    from spar_hf.outdir import output_folder
     from spar_hf.report import RejectLog, Summary
 
     summary = Summary(f"export {args.target}")
-    out = Path(args.out)
     root = Path(args.spar_dir)
-    with RejectLog(out / f"rejects_{args.target}.jsonl", summary) as log, tqdm(desc=f"export {args.target}", unit=" rec") as bar:
+    with output_folder(args.out, "export") as out, RejectLog(out / f"rejects_{args.target}.jsonl", summary) as log, tqdm(desc=f"export {args.target}", unit=" rec") as bar:
         def reject(reason, file, line, record_id):
             log.add(reason, file=rel(file, root) if file else None, line=line,
                     record={"id": record_id} if record_id is not None else None)

@@ -29,7 +29,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from spar_hf.errors import SparError
+    from spar_hf.outdir import output_folder
     from spar_hf.pipeline import run_generate
     from spar_hf.report import Summary
 
@@ -38,9 +41,10 @@ def run(args: argparse.Namespace) -> int:
     if args.ray_address and args.engine != "ray":
         raise SparError("--ray-address needs --engine ray")
     engine_options = {"address": args.ray_address} if args.ray_address else None
-    report = run_generate(args.source, args.scenes, args.out, tasks=args.tasks, seed=args.seed, workers=args.workers,
-                          engine=args.engine, resume=args.resume, val_fraction=args.val_fraction,
-                          engine_options=engine_options)
+    with output_folder(Path(args.out) / args.source, "generate"):  # other sources may be generated beside it
+        report = run_generate(args.source, args.scenes, args.out, tasks=args.tasks, seed=args.seed,
+                              workers=args.workers, engine=args.engine, resume=args.resume,
+                              val_fraction=args.val_fraction, engine_options=engine_options)
     _print_tables(report)
     if args.report:
         import json

@@ -25,13 +25,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from spar_hf.ingest.images import parse_image_roots
     from spar_hf.ingest.mapping import load_mapping
-    from spar_hf.ingest.spatialforge import ingest
+    from spar_hf.ingest.spatialforge import SOURCE, ingest
+    from spar_hf.outdir import output_folder
 
     roots = parse_image_roots(args.images)
     mapping = load_mapping(args.mapping)
-    result = ingest(args.annotations, roots, args.out, mapping=mapping, full_check=args.full_check,
-                    progress=not args.no_progress)
+    with output_folder(Path(args.out) / SOURCE, "ingest"):
+        result = ingest(args.annotations, roots, args.out, mapping=mapping, full_check=args.full_check,
+                        progress=not args.no_progress)
     print(result.summary.line())
     return 0

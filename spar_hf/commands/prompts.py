@@ -36,11 +36,12 @@ def run(args: argparse.Namespace) -> int:
     from spar_hf.atomic import atomic_open, atomic_write_bytes
     from spar_hf.eval.bench_data import image_extension, usable_rows
     from spar_hf.eval.prompts import build_prompt
+    from spar_hf.outdir import check_folder
     from spar_hf.report import RejectLog, Summary
 
     out = Path(args.out)
     image_dir_name = f"{out.stem}_images"
-    image_dir = out.parent / image_dir_name
+    image_dir = check_folder(out.parent / image_dir_name, "--out images folder")
     summary = Summary("prompts")
     rejects_path = out.with_name(out.stem + ".rejects.jsonl")
     with atomic_open(out, "w") as handle, RejectLog(rejects_path, summary) as rejects:

@@ -39,21 +39,24 @@ def run(args: argparse.Namespace) -> int:
 
     from spar_hf.commands.build import tree_bytes
     from spar_hf.errors import SparError
+    from spar_hf.outdir import check_folder, output_folder
     from spar_hf.report import Summary
     from spar_hf.shards.writer import count_input_rows, write_shards
     from spar_hf.sizes import parse_size
 
+    check_folder(args.out)
     max_size = parse_size(args.max_size, "--max-size")
     if args.ray_address and args.engine != "ray":
         raise SparError("--ray-address needs --engine ray")
     if args.workers < 1:
         raise SparError("--workers must be at least 1")
-    total = count_input_rows(args.dataset, args.config, args.split)
-    with tqdm(total=total, unit="row", desc=f"shard {args.config}/{args.split}") as bar:
-        result = write_shards(args.dataset, args.config, args.split, args.out, max_size=max_size,
-                              max_count=args.max_count, bake_markers=args.bake_markers, resume=args.resume,
-                              max_frames=args.chunk_frames, max_rows=args.chunk_rows, workers=args.workers,
-                              engine=args.engine, address=args.ray_address, on_rows=bar.update)
+    with output_folder(args.out, "shard"):
+        total = count_input_rows(args.dataset, args.config, args.split)
+        with tqdm(total=total, unit="row", desc=f"shard {args.config}/{args.split}") as bar:
+            result = write_shards(args.dataset, args.config, args.split, args.out, max_size=max_size,
+                                  max_count=args.max_count, bake_markers=args.bake_markers, resume=args.resume,
+                                  max_frames=args.chunk_frames, max_rows=args.chunk_rows, workers=args.workers,
+                                  engine=args.engine, address=args.ray_address, on_rows=bar.update)
     index = result.index
     summary = Summary("shard", n_in=result.n_in, n_out=index.rows, n_rejected=index.rejected)
     summary.reasons.update(result.reasons)

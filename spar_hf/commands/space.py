@@ -59,11 +59,13 @@ def _stop_on_signals() -> None:
 
 def bundle(args: argparse.Namespace) -> int:
     from spar_hf.errors import SparError
+    from spar_hf.outdir import check_folder
     from spar_hf.report import Summary
     from spar_hf.space.bundle import write_bundle
 
     if args.host is not None or args.port is not None:
         raise SparError("--host/--port serve the app here; --bundle only writes the Space folder")
+    check_folder(args.bundle, "--bundle")  # the bundle replaces its folder in one rename, so it needs no lock
     written = write_bundle(args.bundle, args.dataset)
     summary = Summary("space", n_in=len(written.files), n_out=len(written.files))
     summary.extra.update({"bundle": written.folder, "bytes": written.total_bytes,

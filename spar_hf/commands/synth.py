@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,21 +19,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from tqdm import tqdm
-
     from spar_hf.errors import SparError
-    from spar_hf.report import Summary
-    from spar_hf.scene.synthetic import generate_scene, scene_name, write_scene
+    from spar_hf.outdir import output_folder
 
     if args.scenes < 1:
         raise SparError(f"--scenes must be at least 1, got {args.scenes}")
     if args.frames < 2:
         raise SparError(f"--frames must be at least 2, got {args.frames}")
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise SparError(f"{out}: exists and is not a folder")
+    with output_folder(args.out, "synth") as out:
+        return _write(args, out)
+
+
+def _write(args: argparse.Namespace, out: Path) -> int:
+    from tqdm import tqdm
+
+    from spar_hf.report import Summary
+    from spar_hf.scene.synthetic import generate_scene, scene_name, write_scene
+
     if args.kind == "rxr":
         from spar_hf.scene.rxr_synth import write_rxr_fixture
 

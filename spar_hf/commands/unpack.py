@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from spar_hf.errors import SparError
+    from spar_hf.outdir import output_folder
     from spar_hf.report import RejectLog, Summary
     from spar_hf.safe_extract import group_archives, safe_extract
     from spar_hf.sizes import parse_size
@@ -38,10 +39,10 @@ def run(args: argparse.Namespace) -> int:
     max_bytes = None if args.max_bytes is None else parse_size(args.max_bytes, "--max-bytes")
     if max_bytes is not None and max_bytes < 0:
         raise SparError(f"--max-bytes {args.max_bytes!r}: must not be negative")
-    out = Path(args.out)
     total = sum(p.stat().st_size for group in group_archives(args.archives) for p in group)
     summary = Summary("unpack")
-    with tqdm(total=total, desc="unpack", unit="B", unit_scale=True, disable=None) as bar:
+    with output_folder(args.out, "unpack") as out, tqdm(total=total, desc="unpack", unit="B", unit_scale=True,
+                                                       disable=None) as bar:
         result = safe_extract(args.archives, out, progress=bar.update, max_bytes=max_bytes)
     rejects_path = Path(args.rejects) if args.rejects else out / "unpack_rejects.jsonl"
     with RejectLog(rejects_path, summary) as log:

@@ -115,15 +115,20 @@ def find_boxes(text: str, key: str = "bbox_2d", label_key: str = "label") -> lis
             taken.append(span)
     # Bare lists: every [...] with no bracket inside, left to right (what a `\[[^\[\]]*\]` regex
     # matches), found with str.find: cheaper than the regex engine for the one or two a text holds.
+    # Starts only grow, so one pointer into the (ordered) object spans says whether a list is inside
+    # one: linear in the number of boxes (a record with 100k boxes took 43 s when each list re-scanned them).
     find = text.find
     start = find("[")
+    k = 0
     while start >= 0:
         end = find("]", start + 1)
         if end < 0:
             break
         start = text.rfind("[", start, end)  # the last '[' before the ']' is the one that closes there
         end += 1
-        if not (taken and _inside(start, taken)):
+        while k < len(taken) and taken[k][1] <= start:
+            k += 1
+        if not (k < len(taken) and taken[k][0] <= start):
             values = _number_list(text[start:end])
             if values is not None:
                 spans.append(_new_span(BoxSpan, (start, end, values, None, "list")))
@@ -131,13 +136,6 @@ def find_boxes(text: str, key: str = "bbox_2d", label_key: str = "label") -> lis
     if len(spans) > len(taken) > 0:  # lists after objects: restore text order
         spans.sort(key=_start)
     return spans
-
-
-def _inside(pos: int, spans: list[tuple[int, int]]) -> bool:
-    for a, b in spans:
-        if a <= pos < b:
-            return True
-    return False
 
 
 def _start(span: BoxSpan) -> int:

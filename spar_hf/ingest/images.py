@@ -33,6 +33,7 @@ from pathlib import Path
 from spar_hf.atomic import TMP_PREFIX, atomic_open
 from spar_hf.errors import SparError
 from spar_hf.ingest.validate import Rejected
+from spar_hf.relpath import MAX_NAME_BYTES
 
 KINDS = ("objects365", "openimages", "pixmo", "folder")
 PIXMO_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp")
@@ -109,6 +110,7 @@ class ImageStore:
         self._o365_index: dict[str, dict[str, str]] = {}
         self._splits: dict[str, list[str]] = {}
         self._made_dirs: set[Path] = set()
+        self._real_roots: dict[str, Path] = {}
         self.linked = 0
         self.copied = 0
 
@@ -129,16 +131,32 @@ class ImageStore:
         return hit
 
     def _load(self, ref: str, source: str | None, sha: str | None) -> ImageInfo:
-        found = self.resolve(ref, source, sha)
+        if any(len(part.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES for part in ref.replace("\\", "/").split("/")):
+            raise Rejected(f"image_not_found: {ref!r}: a name longer than {MAX_NAME_BYTES} bytes")
+        try:
+            found = self.resolve(ref, source, sha)
+        except OSError as exc:  # a path past PATH_MAX (ENAMETOOLONG), a loop of links (ELOOP)
+            raise Rejected(f"image_not_found: {ref!r}: {exc.strerror}") from None
         if found is None:
             names = ", ".join(r.name for r in self._candidates(ref, source)[0]) or "none"
             raise Rejected(f"image_not_found: {ref!r} not found under --images {names}")
         root, path = found
-        width, height = check_image(path, self.full_check)
+        real = path.resolve()
+        if not real.is_relative_to(self._real_root(root)):
+            raise Rejected(f"image_outside_root: {ref!r} is a symbolic link (or under one) that leads out of "
+                           f"--images {root.name} to {real}")
+        width, height = check_image(real, self.full_check)
         rel = path.relative_to(root.root).as_posix()
         layout_path = f"{root.name}/{rel}"
-        self._place(path, self.out_images / root.name / rel)
+        self._place(real, self.out_images / root.name / rel)
         return ImageInfo(layout_path, width, height, root.name)
+
+    def _real_root(self, root: ImageRoot) -> Path:
+        """The root folder with its own links resolved (a root given as a link is the user's choice)."""
+        real = self._real_roots.get(root.name)
+        if real is None:
+            real = self._real_roots[root.name] = root.root.resolve()
+        return real
 
     def _candidates(self, ref: str, source: str | None) -> tuple[list[ImageRoot], str]:
         if source:

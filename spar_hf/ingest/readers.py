@@ -16,6 +16,7 @@ from typing import Any, Iterator, NamedTuple
 import orjson
 
 from spar_hf.errors import SparError
+from spar_hf.jsonvalues import checked_int, suspect, value_problem
 
 CHUNK_CHARS = 1 << 20  # JSON array read size
 MAX_ELEMENT_CHARS = 1 << 28  # a JSON array element larger than this is treated as malformed
@@ -71,16 +72,25 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[RawRecord]:
     fast = orjson.loads
     with open(path, "rb") as fh:
         for number, raw in enumerate(fh, 1):
-            try:
-                yield _new_record(RawRecord, (name, number, fast(raw), None))
-                continue
-            except orjson.JSONDecodeError:
-                if not raw.strip():
+            if not suspect(raw):  # orjson turns integers past 64 bits into floats: such lines take the slow path
+                try:
+                    yield _new_record(RawRecord, (name, number, fast(raw), None))
                     continue
+                except orjson.JSONDecodeError:
+                    if not raw.strip():
+                        continue
             try:
-                yield RawRecord(name, number, json.loads(raw))
+                data = json.loads(raw, parse_int=checked_int)
             except (ValueError, RecursionError) as exc:
                 yield RawRecord(name, number, None, f"invalid_json: {_short(exc)}")
+                continue
+            yield _checked(name, number, data)
+
+
+def _checked(name: str, line: int, data: Any) -> RawRecord:
+    """The record, or a `bad_value` error when it holds what no output can carry (`spar_hf.jsonvalues`)."""
+    problem = value_problem(data)
+    return RawRecord(name, line, None, f"bad_value: {problem}") if problem else RawRecord(name, line, data)
 
 
 def _short(exc: Exception) -> str:
@@ -97,7 +107,7 @@ def iter_json_array(path: str | os.PathLike, chunk_chars: int = CHUNK_CHARS) -> 
     so one error record names the line and says the rest of the file was not read.
     """
     name = str(path)
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(parse_int=checked_int)
     with open(path, encoding="utf-8", errors="strict") as fh:
         reader = _Buffer(fh, chunk_chars)
         try:
@@ -128,7 +138,7 @@ def iter_json_array(path: str | os.PathLike, chunk_chars: int = CHUNK_CHARS) -> 
                 except (ValueError, RecursionError) as exc:
                     yield RawRecord(name, line, None, f"invalid_json: {_short(exc)}; rest of file not read")
                     return
-                yield RawRecord(name, line, obj)
+                yield _checked(name, line, obj)
         except UnicodeDecodeError as exc:
             yield RawRecord(name, reader.line(), None, f"invalid_json: not UTF-8 ({_short(exc)}); rest of file not read")
 

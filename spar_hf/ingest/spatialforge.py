@@ -28,6 +28,7 @@ from spar_hf.ingest.mapping import Extracted, Mapping
 from spar_hf.ingest.readers import RawRecord, detect_format, iter_records
 from spar_hf.ingest.tasks import TASKS, infer_format, infer_task, normalise_task
 from spar_hf.ingest.validate import Rejected, check_box, check_count
+from spar_hf.jsonvalues import string_problem
 from spar_hf.records import FORMATS
 from spar_hf.report import RejectLog, Summary
 
@@ -259,6 +260,8 @@ class _Ingester:
                 continue
             for i, span in enumerate(spans, 1):
                 values = span.values
+                if span.label is not None and (problem := string_problem(span.label)):
+                    raise Rejected(f"bad_value: label of box {i} in the {where}: {problem}")
                 # a bare list holds numbers only (find_boxes checks), so the range check is all a valid one needs
                 if span.kind == "list" and len(values) == 4 and 0 <= values[0] < values[2] <= 1000 \
                         and 0 <= values[1] < values[3] <= 1000:
@@ -280,9 +283,12 @@ class _Ingester:
     def _count(self, field_count: Any, answer: str, a_spans: list) -> int:
         if field_count is not None:
             return check_count(field_count, "count field")
-        text = answer
-        for span in reversed(a_spans):
-            text = text[:span.start] + " " + text[span.end:]
+        pieces, pos = [], 0  # the answer with each box replaced by a space, built once (linear in the boxes)
+        for span in a_spans:
+            pieces.append(answer[pos:span.start])
+            pos = span.end
+        pieces.append(answer[pos:])
+        text = " ".join(pieces)
         try:
             return check_count(text, "answer")
         except Rejected as exc:

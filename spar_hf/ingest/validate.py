@@ -18,6 +18,8 @@ from typing import Any
 _WORDS = {w: i for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
     "sixteen seventeen eighteen nineteen twenty".split())}
+MAX_COUNT = 2 ** 63 - 1  # what the layout's JSON (orjson) and Parquet can hold
+MAX_COUNT_DIGITS = 40
 _COUNT_RE = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?!\w)")
 _WORD_RE = re.compile(r"\b(" + "|".join(_WORDS) + r")\b", re.I)
 
@@ -68,7 +70,10 @@ def check_count(value: Any, where: str = "count") -> int:
     if isinstance(value, str):
         match = _COUNT_RE.search(value)
         if match:
-            value = float(match.group(0)) if "." in match.group(0) else int(match.group(0))
+            token = match.group(0)
+            if len(token) > MAX_COUNT_DIGITS:
+                raise Rejected(f"count_too_large: {where} holds a {len(token)}-character number")
+            value = float(token) if "." in token else int(token)
         else:
             word = _WORD_RE.search(value)
             if not word:
@@ -84,4 +89,6 @@ def check_count(value: Any, where: str = "count") -> int:
         value = int(value)
     if value < 0:
         raise Rejected(f"count_negative: {where} is {value}")
+    if value > MAX_COUNT:
+        raise Rejected(f"count_too_large: {where} is {value}, above {MAX_COUNT}")
     return value

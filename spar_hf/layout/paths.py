@@ -17,8 +17,9 @@ QA_DIR = "qa_jsonl"
 IMAGES_DIR = "images"
 SPLITS = ("train", "val")
 QA_FILE_RE = re.compile(r"^(?P<format>[a-z]+)_(?P<n>\d+)\.jsonl$")
-_KEYFRAME_RE = re.compile(r"^(?P<scene>[^/]+)/image_color/(?P<n>-?\d+)\.(?P<ext>[A-Za-z]+)$")
-_VIDEO_RE = re.compile(r"^(?P<scene>[^/]+)/video_color/frame(?P<i>\d+)_(?P<n>-?\d+)\.(?P<ext>[A-Za-z]+)$")
+# a scene is one folder name, never `.` or `..` (depth/pose/intrinsic paths are derived from it)
+_KEYFRAME_RE = re.compile(r"^(?!\.\.?/)(?P<scene>[^/]+)/image_color/(?P<n>-?\d+)\.(?P<ext>[A-Za-z]+)$")
+_VIDEO_RE = re.compile(r"^(?!\.\.?/)(?P<scene>[^/]+)/video_color/frame(?P<i>\d+)_(?P<n>-?\d+)\.(?P<ext>[A-Za-z]+)$")
 
 
 def qa_file_name(fmt: str, n_lines: int) -> str:

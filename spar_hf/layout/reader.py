@@ -20,6 +20,7 @@ from typing import IO, Callable, Iterable, Iterator
 import numpy as np
 
 from spar_hf.errors import SparError
+from spar_hf.jsonvalues import text_value_problem, too_many_digits
 from spar_hf.layout.paths import (
     IMAGES_DIR,
     QA_DIR,
@@ -31,6 +32,9 @@ from spar_hf.layout.paths import (
     parse_matrix,
 )
 from spar_hf.records import QARecord
+from spar_hf.relpath import unsafe_name
+
+PATH_MAX_BYTES = 4096  # longer paths make os.stat raise ENAMETOOLONG instead of answering
 
 
 @dataclass(frozen=True)
@@ -168,14 +172,18 @@ class SparLayout:
             self._stores[source] = FrameStore(self.images_root(source))
         return self._stores[source]
 
+    def image_file(self, source: str, relative: str, what: str = "image") -> Path:
+        """The file a record names, inside `<source>/images/`; SparError with the reason otherwise."""
+        return self.frames(source).file(relative, what)
+
     def missing_images(self, record: QARecord) -> list[str]:
-        """Layout paths of the record's colour (and depth) files that are not on disk.
+        """Layout paths of the record's colour (and depth) files that are not on disk (or not inside images/).
 
         Existence comes from one listing per folder (cached), so checking millions of records costs
         one directory read per scene folder rather than one stat per path.
         """
-        base = self.images_root(record.source)
-        return [p for p in [*record.images, *record.depths] if not self._exists(base / p)]
+        store = self.frames(record.source)
+        return [p for p in [*record.images, *record.depths] if store.problem(p) or not self._exists(store.root / p)]
 
     def _exists(self, path: Path) -> bool:
         folder = path.parent
@@ -183,7 +191,7 @@ class SparLayout:
         if names is None:
             try:
                 names = frozenset(e.name for e in os.scandir(folder) if e.is_file())
-            except (FileNotFoundError, NotADirectoryError):
+            except OSError:
                 names = frozenset()
             self._listing[folder] = names
         return path.name in names
@@ -237,8 +245,15 @@ def parse_line(qa_file: QAFile, number: int, raw: bytes, report: Callable[[Probl
     except RecursionError:
         report(Problem(where, number, "invalid JSON (nested too deeply)"))
         return None
+    except ValueError:
+        report(Problem(where, number, f"invalid JSON ({too_many_digits()})"))
+        return None
     if not isinstance(obj, dict):
         report(Problem(where, number, f"not a JSON object but {type(obj).__name__}"))
+        return None
+    value = text_value_problem(text, obj)
+    if value is not None:
+        report(Problem(where, number, value))
         return None
     try:
         record = QARecord.from_json(obj, format=qa_file.format, source=qa_file.source)
@@ -267,6 +282,7 @@ class FrameStore:
 
     def __init__(self, images_root: str | os.PathLike):
         self.root = Path(images_root)
+        self._root_bytes = len(os.fsencode(self.root))
         self._pose = lru_cache(maxsize=65536)(self._read_pose)
         self._intrinsics = lru_cache(maxsize=65536)(self._read_intrinsics)
         self._size = lru_cache(maxsize=65536)(self._read_size)
@@ -274,16 +290,37 @@ class FrameStore:
     def paths(self, image: str) -> FramePaths:
         return frame_paths(image)
 
+    def problem(self, relative: str) -> str | None:
+        """Why a path a record names cannot be a file inside this images/ root, or None.
+
+        Judged from the text (`spar_hf.relpath`): a layout is data, so `../x.jpg` or `/etc/hostname`
+        never reaches the file system. Links inside the tree are the tree's own (unpack refuses
+        links that leave it).
+        """
+        if not isinstance(relative, str):
+            return f"not a path but {type(relative).__name__}"
+        reason = unsafe_name(relative)
+        if reason is None and self._root_bytes + 1 + len(relative.encode("utf-8", "surrogatepass")) >= PATH_MAX_BYTES:
+            reason = f"path longer than {PATH_MAX_BYTES} bytes"
+        return reason
+
+    def file(self, relative: str, what: str = "image") -> Path:
+        """`root / relative` when that stays inside the root; SparError naming the path and the reason."""
+        reason = self.problem(relative)
+        if reason is not None:
+            raise SparError(f"{what} path {relative!r}: {reason}")
+        return self.root / relative
+
     def color_path(self, image: str) -> Path:
-        return self.root / image
+        return self.file(image)
 
     def depth_path(self, image: str) -> Path:
-        return self.root / frame_paths(image).depth
+        return self.file(frame_paths(image).depth, "depth")
 
     def has_rgbd(self, image: str) -> bool:
         """Whether colour, depth and pose of this frame are all on disk."""
         fp = frame_paths(image)
-        return all((self.root / p).is_file() for p in (fp.color, fp.depth, fp.pose))
+        return all(self.problem(p) is None and (self.root / p).is_file() for p in (fp.color, fp.depth, fp.pose))
 
     def pose(self, image: str) -> np.ndarray:
         """4x4 camera-to-world; SparError naming the file if missing or malformed."""
@@ -308,6 +345,7 @@ class FrameStore:
             return np.array(img).astype(np.uint16)
 
     def _read_pose(self, image: str) -> np.ndarray:
+        self.file(image)  # the derived paths share its scene folder and frame number
         fp = frame_paths(image)
         candidates = [fp.pose]
         if fp.is_video:
@@ -319,6 +357,7 @@ class FrameStore:
             raise SparError(f"{path}: bad pose file ({exc})") from None
 
     def _read_intrinsics(self, image: str) -> np.ndarray:
+        self.file(image)
         fp = frame_paths(image)
         folder = self.root / fp.scene / "intrinsic"
         candidates = [fp.intrinsic, f"{fp.scene}/intrinsic/intrinsic_color.txt"]
@@ -336,7 +375,7 @@ class FrameStore:
     def _read_size(self, image: str) -> tuple[int, int]:
         from PIL import Image
 
-        path = self.root / image
+        path = self.file(image)
         if not path.is_file():
             raise SparError(f"{path}: image missing")
         with Image.open(path) as img:

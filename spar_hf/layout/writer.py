@@ -23,7 +23,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from spar_hf.atomic import atomic_open, atomic_write_bytes, atomic_write_text
-from spar_hf.checksums import file_sha256
+from spar_hf.outputs import file_sha256
 from spar_hf.layout.paths import (
     IMAGES_DIR,
     QA_DIR,

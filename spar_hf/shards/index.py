@@ -12,6 +12,7 @@ import posixpath
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from spar_hf.atomic import atomic_write_text
 from spar_hf.errors import SparError
@@ -102,6 +103,20 @@ def _is_url(location: str) -> bool:
     return "://" in location
 
 
+def check_location(location: str, allow_pipe: bool = False, where: str = "shard index") -> str:
+    """`location` if it may be opened: a local path or an http(s) URL; SparError otherwise.
+
+    What an index names is data: webdataset's gopen runs `pipe:` locations as shell commands (and
+    hands other schemes to gsutil, ais, ...), so those are refused unless the caller opts in with
+    allow_pipe=True (then any scheme gopen knows is passed on).
+    """
+    scheme = urlparse(location).scheme.lower()
+    if allow_pipe or (scheme in ("", "file", "http", "https") and location != "-"):
+        return location
+    raise SparError(f"{where}: {location!r}: only local paths and http(s) URLs are opened from a shard index "
+                    "(pipe: would run a shell command; pass allow_pipe=True to allow it)")
+
+
 def read_index(location: str | Path) -> ShardIndex:
     """Read an index from a local path or a URL (anything webdataset's gopen can open)."""
     location = str(location)
@@ -119,14 +134,25 @@ def read_index(location: str | Path) -> ShardIndex:
     return ShardIndex.from_json(obj, where=location)
 
 
-def shard_urls(location: str | Path, index: ShardIndex) -> list[str]:
-    """Shard locations resolved against the index's own folder (a local folder or a URL prefix)."""
+def shard_urls(location: str | Path, index: ShardIndex, allow_pipe: bool = False) -> list[str]:
+    """Shard locations resolved against the index's own folder (a local folder or a URL prefix).
+
+    A shard name is a relative path below that folder (no scheme, no `..`, not absolute), and every
+    location passes `check_location`.
+    """
     location = str(location)
+    for shard in index.shards:
+        parts = shard.name.replace("\\", "/").split("/")
+        if not allow_pipe and (not shard.name or shard.name.startswith(("/", "\\")) or ".." in parts
+                               or urlparse(shard.name).scheme):
+            raise SparError(f"{location}: shard name {shard.name!r} is not a file name below the index's folder")
     if _is_url(location):
         base = location.rsplit("/", 1)[0]
-        return [f"{base}/{s.name}" for s in index.shards]
-    base = Path(location).parent
-    return [str(base / s.name) for s in index.shards]
+        urls = [f"{base}/{s.name}" for s in index.shards]
+    else:
+        base = Path(location).parent
+        urls = [str(base / s.name) for s in index.shards]
+    return [check_location(url, allow_pipe, where=location) for url in urls]
 
 
 def shard_id(url: str) -> str:

@@ -31,7 +31,7 @@ from typing import Any, Callable
 import numpy as np
 
 from spar_hf.atomic import atomic_open, atomic_write_text, sweep_temp_files
-from spar_hf.checksums import intact
+from spar_hf.outputs import intact, read_state
 from spar_hf.engines.units import run_units
 from spar_hf.errors import SparError
 from spar_hf.report import RejectLog, Summary
@@ -429,12 +429,9 @@ def _shard_key(params: dict[str, Any], job: ShardJob) -> str:
 
 
 def _read_state(path: Path) -> dict[str, Any]:
-    try:
-        state = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SparError(f"{path}: resume state is damaged ({exc}); delete it or run without --resume") from None
-    if not isinstance(state, dict) or not isinstance(state.get("shards"), dict):
-        raise SparError(f"{path}: resume state is damaged (no shards); delete it or run without --resume")
+    state = read_state(path) or {}
+    if not isinstance(state.get("shards"), dict):
+        raise SparError(f"{path}: resume state has no shards; delete it to start this output over")
     return state
 
 

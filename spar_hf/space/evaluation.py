@@ -2,9 +2,9 @@
 and lay the result out as tables, chart data and report files.
 
 Scoring is the eval package's own path (`read_columns` -> `evaluate` -> `render`), so the Space
-and the command line give the same numbers for the same file. Uploads are checked before any
-parsing: at most MAX_UPLOAD_BYTES, no NUL byte (binary), UTF-8; then every line goes through the
-predictions line parser and each bad line is reported with its number and reason.
+and the command line give the same numbers for the same file. Uploads of at most MAX_UPLOAD_BYTES
+go through the command line's parser (`spar_hf.predictions.parse_predictions`: one verdict for one
+file), and each bad line is reported with its number and reason.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from spar_hf.eval.bench_data import read_columns
 from spar_hf.eval.evaluate import EvalResult, evaluate
 from spar_hf.eval.reference import ReferenceRow, load_reference
 from spar_hf.eval.report import as_dict, render
-from spar_hf.predictions import Predictions, parse_lines
+from spar_hf.predictions import BadPredictions, Predictions, parse_predictions
 
 MAX_UPLOAD_BYTES = 32 * 1024 * 1024
 MAX_PROBLEMS_SHOWN = 50
@@ -27,28 +27,21 @@ OURS = "your predictions"
 
 
 def check_upload(path: str | os.PathLike, display_name: str | None = None) -> Predictions:
-    """Parse an uploaded predictions JSONL; SparError with one line per problem (size, binary, bad lines)."""
+    """Parse an uploaded predictions JSONL with the CLI's parser; SparError with one line per problem."""
     path = Path(path)
     name = display_name or path.name
     size = path.stat().st_size
     if size > MAX_UPLOAD_BYTES:
         raise SparError(f"{name}: {size:,} bytes is over the {MAX_UPLOAD_BYTES // (1024 * 1024)} MiB limit")
-    data = path.read_bytes()
-    if b"\x00" in data:
-        raise SparError(f"{name}: binary file (NUL bytes); expected JSONL text, one {{\"id\", \"prediction\"}} per line")
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise SparError(f"{name}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
-    result = Predictions(path=Path(name))
-    problems = parse_lines(text.splitlines(), result)
-    if problems:
-        shown = problems[:MAX_PROBLEMS_SHOWN]
-        more = [f"... and {len(problems) - MAX_PROBLEMS_SHOWN} more"] if len(problems) > MAX_PROBLEMS_SHOWN else []
-        raise SparError(f"{name}: {len(problems)} bad line(s); the file was not scored:\n" + "\n".join(shown + more))
-    if not result.by_id:
-        raise SparError(f"{name}: no predictions (empty file)")
-    return result
+        return parse_predictions(path.read_bytes(), name)
+    except BadPredictions as exc:
+        if not exc.problems:
+            raise
+        shown = exc.problems[:MAX_PROBLEMS_SHOWN]
+        more = [f"... and {len(exc.problems) - MAX_PROBLEMS_SHOWN} more"] if len(exc.problems) > MAX_PROBLEMS_SHOWN else []
+        raise SparError(f"{name}: {len(exc.problems)} bad line(s); the file was not scored:\n"
+                        + "\n".join(shown + more)) from None
 
 
 def bench_rows(dataset: str, config: str) -> dict[str, list[Any]]:

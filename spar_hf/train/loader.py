@@ -72,14 +72,15 @@ class SkipCounter:
         return int(self._count.value)
 
 
-def resolve_source(source: str | Sequence[str]) -> tuple[list[str], dict[str, int] | None]:
+def resolve_source(source: str | Sequence[str], allow_pipe: bool = False) -> tuple[list[str], dict[str, int] | None]:
     """Shard URLs and per-shard QA row counts: from an index JSON (`*.index.json`, path or URL), or from a
-    brace pattern / list of shard locations (counts unknown)."""
+    brace pattern / list of shard locations (counts unknown). An index may name only local paths and
+    http(s) URLs unless allow_pipe (`shards.index.check_location`)."""
     from webdataset.shardlists import expand_urls
 
     if isinstance(source, str) and source.endswith(".json"):
         index = read_index(source)
-        urls = shard_urls(source, index)
+        urls = shard_urls(source, index, allow_pipe)
         return urls, {shard_id(u): s.rows for u, s in zip(urls, index.shards)}
     urls = expand_urls(source) if isinstance(source, str) else [str(u) for u in source]
     if not urls:
@@ -91,16 +92,18 @@ class SparShards(IterableDataset):
     """QA rows `{"__key__", "__url__", "json", "images": [...], "depth": [uint16], "pose": [4x4], "K": [3x3]}`.
 
     Images are RGB PIL images, one per view and the row's own (`decode_images=True`), the stored
-    bytes (`decode_images=False`: decode elsewhere, e.g. on GPU), or read-only HxWx3 uint8 arrays
-    shared by the rows of a chunk (`frames="array"`, what `make_loader` batches). Depth is uint16.
-    `shuffle_chunks` open chunks feed the row shuffle (1: rows in shard order).
+    bytes (`decode_images=False`: decode elsewhere, e.g. on GPU), or HxWx3 uint8 arrays shared by the
+    rows of a chunk (`frames="array"`, what `make_loader` batches). Depth is uint16 (shared likewise).
+    `shuffle_chunks` open chunks feed the row shuffle (1: rows in shard order). `allow_pipe=True` lets
+    an index name `pipe:` (shell command) and other gopen schemes.
     """
 
     def __init__(self, source: str | Sequence[str], *, seed: int = 0, shuffle_shards: bool = True,
                  shuffle_chunks: int = SHUFFLE_CHUNKS, resampled: bool = False, epoch_samples: int | None = None,
                  decode_images: bool = True, frames: str | None = None, draw_markers: bool = False,
-                 transform: Callable[[dict], dict] | None = None, pil_blocks: int | None = PIL_BLOCKS):
-        self.urls, self.counts = resolve_source(source)
+                 transform: Callable[[dict], dict] | None = None, pil_blocks: int | None = PIL_BLOCKS,
+                 allow_pipe: bool = False):
+        self.urls, self.counts = resolve_source(source, allow_pipe)
         frames = frames or ("pil" if decode_images else "bytes")
         if frames not in ("pil", "array", "bytes"):
             raise SparError(f"frames={frames!r}: choose pil, array or bytes")

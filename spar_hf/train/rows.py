@@ -7,8 +7,9 @@ images to arrays (libjpeg-turbo, Pillow's pixels), or left as bytes; depth to ui
 matrices without pickles. Other members are never decoded (a pickle in a shard stays inert bytes).
 `Chunk.row(j)` is row j as the loader hands it on:
 `{"__key__": "<chunk key>/<j>", "__url__", "json": {row fields, row, n_views, has_depth, markers_baked},
-"images": [...], "depth": [...], "pose": [...], "K": [...]}`. Decoded arrays are shared by the rows
-that show the same image and are read-only; PIL views are made per row, so a row's images are its own.
+"images": [...], "depth": [...], "pose": [...], "K": [...]}`. Decoded arrays (images as arrays, depth,
+matrices) are shared by the rows that show the same image: copy one before changing it in place. PIL
+views are made per row, so a row's PIL images are its own.
 An image that cannot be decoded costs only the rows that show it (`Chunk.bad`).
 """
 
@@ -86,11 +87,6 @@ def _members(sample: dict[str, Any]) -> dict[int, dict[str, Any]]:
     return out
 
 
-def _readonly(array: np.ndarray) -> np.ndarray:
-    array.flags.writeable = False
-    return array
-
-
 def decode_chunk(sample: dict[str, Any], frames_as: str = "array") -> Chunk:
     """A raw shard sample -> Chunk (see the module docstring); IncompleteSample when the json or a
     promised member is missing. `frames_as`: "array" (HxWx3 uint8), "pil" (arrays, made PIL per row)
@@ -118,7 +114,7 @@ def decode_chunk(sample: dict[str, Any], frames_as: str = "array") -> Chunk:
     for i in used:
         data = members[i]["image"]
         try:
-            chunk.images[i] = data if frames_as == "bytes" else _readonly(decode_rgb_array(data))
+            chunk.images[i] = data if frames_as == "bytes" else decode_rgb_array(data)
         except Exception as exc:  # noqa: BLE001 - any decoder error costs the rows showing this image only
             chunk.bad[i] = f"{type(exc).__name__}: {exc}"
     if has_depth:
@@ -127,7 +123,7 @@ def decode_chunk(sample: dict[str, Any], frames_as: str = "array") -> Chunk:
             if i in chunk.bad:
                 continue
             try:
-                chunk.depth[i] = _readonly(decode_depth(f"{key}.{i}.depth.png", members[i]["depth.png"]))
+                chunk.depth[i] = decode_depth(f"{key}.{i}.depth.png", members[i]["depth.png"])
                 chunk.pose[i] = decode_npy(members[i]["pose.npy"])
                 chunk.K[i] = decode_npy(members[i]["k.npy"])
             except Exception as exc:  # noqa: BLE001
