@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from spar_hf import bench as benchlib
-from spar_hf.builders.qa import Reject, colour_paths, rgbd_of
+from spar_hf.builders.qa import FrameFiles, Reject, colour_paths, rgbd_of
 from spar_hf.outputs import file_sha256
 from spar_hf.builders.spar import (BENCH_JPEG_QUALITY, CONFIGS, SPATIALFORGE_SOURCE, bench_row, member_name,
                                    normalise_markers, stored_features)
@@ -66,6 +66,7 @@ def build_bench(spar_dir: str | Path, config: str, path: str | Path,
     """Draw `config`'s rows from the layout's val split and write its pack to `path` (when it has rows)."""
     spec = CONFIGS[config]
     layout = SparLayout(spar_dir)
+    files = FrameFiles(layout)
     problems: list[Problem] = []
     notes: list[Problem] = []
 
@@ -82,10 +83,10 @@ def build_bench(spar_dir: str | Path, config: str, path: str | Path,
                 continue
             n_candidates += 1
             try:
-                colour_paths(layout, entry)
+                colour_paths(files, entry)
                 normalise_markers(entry.record.markers)
                 if spec.rgbd:
-                    rgbd_of(layout, entry)
+                    rgbd_of(files, entry)
             except (SparError, ValueError) as exc:
                 rejects.append(Reject(config, str(exc), str(entry.file), entry.line, entry.record.id))
                 continue
@@ -105,11 +106,11 @@ def build_bench(spar_dir: str | Path, config: str, path: str | Path,
         entry = entries[cand.ref]
         record = entry.record
         names = [member_name(entry.source, p) for p in record.images]
-        images = drawn_images(colour_paths(layout, entry), names, record.markers, record.task, ids[cand.ref])
+        images = drawn_images(colour_paths(files, entry), names, record.markers, record.task, ids[cand.ref])
         members.update(images)
         rgbd = None
         if spec.rgbd:
-            rgbd, depth_files = rgbd_of(layout, entry)
+            rgbd, depth_files = rgbd_of(files, entry)
             members.update(depth_files)
         rows.append(bench_row(ids[cand.ref], record, [name for name, _ in images], rgbd))
         tasks[record.task] += 1

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from spar_hf.builders.spar import CONFIGS, RGBD, member_name, qa_row, rgbd_values, spatialforge_row, stored_features
+from spar_hf.builders.spar import (CONFIGS, RGBD, member_name, qa_row, rgbd_columns, rgbd_values, spatialforge_row,
+                                   stored_features)
 from spar_hf.outputs import file_sha256
 from spar_hf.errors import SparError
 from spar_hf.layout.reader import Entry, Problem, QAFile, SparLayout, read_entry
@@ -56,59 +57,104 @@ class PackResult:
     problems: list[Problem] = field(default_factory=list)  # lines that no longer parse (changed since the scan)
 
 
-def colour_paths(layout: SparLayout, entry: Entry) -> list[Path]:
-    """Absolute colour image paths; SparError naming the missing ones."""
-    record = entry.record
-    if not record.images:
-        raise SparError("record has no images")
-    paths = [layout.image_file(entry.source, p) for p in record.images]  # SparError for a path leaving images/
-    missing = [p for p, full in zip(record.images, paths) if not full.is_file()]
-    if missing:
-        raise SparError(f"missing image(s): {', '.join(missing)}")
-    return paths
+class FrameFiles:
+    """A layout's per-image lookups, each done once: a pack's rows show the same few hundred frames over
+    and over (a scene's 1,500 rows, 4 images each), and checking a path or reading a pose is per image."""
 
+    def __init__(self, layout: SparLayout):
+        self.layout = layout
+        self._colour: dict[tuple[str, str], Path | SparError] = {}
+        self._rgbd: dict[tuple[str, str], tuple[str, Path, Any, Any] | SparError] = {}
 
-def rgbd_of(layout: SparLayout, entry: Entry) -> tuple[RGBD, dict[str, Path]]:
-    """Depth member names, poses and intrinsics per image, and the depth files; SparError with the first problem."""
-    frames = layout.frames(entry.source)
-    root = layout.images_root(entry.source)
-    names, files, poses, intrinsics = [], {}, [], []
-    for image in entry.record.images:
+    def colour(self, source: str, image: str) -> Path | None:
+        """The image's file, None when it is not on disk; SparError for a path leaving images/."""
+        key = (source, image)
+        if key not in self._colour:
+            try:
+                path = self.layout.image_file(source, image)
+                self._colour[key] = path if path.is_file() else None
+            except SparError as exc:
+                self._colour[key] = exc
+        found = self._colour[key]
+        if isinstance(found, SparError):
+            raise found
+        return found
+
+    def rgbd(self, source: str, image: str) -> tuple[str, Path, Any, Any]:
+        """(depth member name, depth file, pose, intrinsics) of an image; SparError with the first problem."""
+        key = (source, image)
+        if key not in self._rgbd:
+            try:
+                self._rgbd[key] = self._read_rgbd(source, image)
+            except SparError as exc:
+                self._rgbd[key] = exc
+        found = self._rgbd[key]
+        if isinstance(found, SparError):
+            raise found
+        return found
+
+    def _read_rgbd(self, source: str, image: str) -> tuple[str, Path, Any, Any]:
+        frames = self.layout.frames(source)
+        root = self.layout.images_root(source)
         try:
             path = frames.depth_path(image)
         except ValueError as exc:
             raise SparError(f"no RGBD for {image}: {exc}") from None
         if not path.is_file():
             raise SparError(f"missing depth: {path.relative_to(root)}")
-        name = member_name(entry.source, str(path.relative_to(root)))
-        names.append(name)
-        files[name] = path
-        poses.append(frames.pose(image))
-        intrinsics.append(frames.intrinsics(image))
-    return rgbd_values(names, poses, intrinsics), files
+        return member_name(source, str(path.relative_to(root))), path, frames.pose(image), frames.intrinsics(image)
 
 
-def _row(layout: SparLayout, entry: Entry, rgbd: bool, members: dict[str, Path]) -> dict[str, Any]:
-    """The stored row of `entry` for a config (rgbd or not); adds the files it names to `members`."""
+def colour_paths(files: FrameFiles, entry: Entry) -> list[Path]:
+    """Absolute colour image paths; SparError naming the missing ones (or a path leaving images/)."""
     record = entry.record
-    paths = colour_paths(layout, entry)
-    names = [member_name(entry.source, p) for p in record.images]
-    if record.source == "spatialforge":
-        row = spatialforge_row(record, names)
-        extra: dict[str, Path] = {}
-    elif rgbd:
-        values, extra = rgbd_of(layout, entry)
-        row = qa_row(record, names, values)
-    else:
-        row, extra = qa_row(record, names), {}
-    members.update(zip(names, paths))
-    members.update(extra)
-    return row
+    if not record.images:
+        raise SparError("record has no images")
+    paths = [files.colour(entry.source, p) for p in record.images]
+    missing = [p for p, full in zip(record.images, paths) if full is None]
+    if missing:
+        raise SparError(f"missing image(s): {', '.join(missing)}")
+    return paths
+
+
+def rgbd_of(files: FrameFiles, entry: Entry) -> tuple[RGBD, dict[str, Path]]:
+    """Depth member names, poses and intrinsics per image, and the depth files; SparError with the first problem."""
+    looked = [files.rgbd(entry.source, image) for image in entry.record.images]
+    values = rgbd_values([name for name, _, _, _ in looked], [pose for _, _, pose, _ in looked], [k for _, _, _, k in looked])
+    return values, {name: path for name, path, _, _ in looked}
+
+
+def _rows(files: FrameFiles, entry: Entry, configs: tuple[str, ...], members: dict[str, Path],
+          ) -> dict[str, dict[str, Any] | Exception]:
+    """The stored row of `entry` for each config, or the exception that is its reject reason; the files
+    the rows name go into `members`."""
+    record = entry.record
+    try:
+        paths = colour_paths(files, entry)
+        names = [member_name(entry.source, p) for p in record.images]
+        base = spatialforge_row(record, names) if record.source == "spatialforge" else qa_row(record, names)
+    except (SparError, ValueError) as exc:
+        return dict.fromkeys(configs, exc)
+    out: dict[str, dict[str, Any] | Exception] = {}
+    for config in configs:
+        if not CONFIGS[config].rgbd:
+            out[config] = base
+            members.update(zip(names, paths))
+            continue
+        try:
+            values, depth = rgbd_of(files, entry)
+        except (SparError, ValueError) as exc:
+            out[config] = exc
+            continue
+        out[config] = {**base, **rgbd_columns(values)}
+        members.update(zip(names, paths))
+        members.update(depth)
+    return out
 
 
 def build_pack(job: PackJob) -> PackResult:
     """Read the job's lines, make rows or rejects for each config, write the pack (see module docstring)."""
-    layout = SparLayout(job.spar_dir)
+    files = FrameFiles(SparLayout(job.spar_dir))
     problems: list[Problem] = []
     rows: dict[str, list[dict[str, Any]]] = {c: [] for c in job.configs}
     rejects: list[Reject] = []
@@ -122,12 +168,12 @@ def build_pack(job: PackJob) -> PackResult:
             entry = read_entry(qa_file, handle, offset, line, problems.append)
             if entry is None:
                 continue
-            for config in job.configs:
-                try:
-                    rows[config].append(_row(layout, entry, CONFIGS[config].rgbd, members))
+            for config, row in _rows(files, entry, job.configs, members).items():
+                if isinstance(row, Exception):
+                    rejects.append(Reject(config, str(row), str(entry.file), entry.line, entry.record.id))
+                else:
+                    rows[config].append(row)
                     tasks[config][entry.task] += 1
-                except (SparError, ValueError) as exc:
-                    rejects.append(Reject(config, str(exc), str(entry.file), entry.line, entry.record.id))
     finally:
         for handle in handles.values():
             handle.close()

@@ -114,19 +114,28 @@ def _group_key(entry: Entry) -> str:
 
 
 def _members(layout: SparLayout, rgbd: bool) -> Callable[[Entry], list[tuple[str, Path]]]:
-    """What a record adds to its pack, for sizing: its colour images, and with `rgbd` their depth maps."""
+    """What a record adds to its pack, for sizing: its colour images, and with `rgbd` their depth maps
+    (worked out once per image: a scene's rows show its frames over and over)."""
+    cache: dict[tuple[str, str], list[tuple[str, Path]]] = {}
+
+    def of_image(source: str, image: str) -> list[tuple[str, Path]]:
+        root = layout.images_root(source)
+        out = [(member_name(source, image), root / image)]
+        if rgbd:
+            try:
+                depth = layout.frames(source).depth_path(image)
+            except ValueError:
+                return out
+            out.append((member_name(source, str(depth.relative_to(root))), depth))
+        return out
 
     def members(entry: Entry) -> list[tuple[str, Path]]:
-        root = layout.images_root(entry.source)
-        out = [(member_name(entry.source, p), root / p) for p in entry.record.images]
-        if rgbd:
-            frames = layout.frames(entry.source)
-            for p in entry.record.images:
-                try:
-                    depth = frames.depth_path(p)
-                except ValueError:
-                    continue
-                out.append((member_name(entry.source, str(depth.relative_to(root))), depth))
+        out = []
+        for image in entry.record.images:
+            key = (entry.source, image)
+            if key not in cache:
+                cache[key] = of_image(*key)
+            out.extend(cache[key])
         return out
 
     return members

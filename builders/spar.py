@@ -241,7 +241,7 @@ def rgbd_values(depth: list[str], poses: list[np.ndarray], intrinsics: list[np.n
                 [np.asarray(k, np.float32).tolist() for k in intrinsics])
 
 
-def _rgbd_columns(rgbd: RGBD) -> dict[str, Any]:
+def rgbd_columns(rgbd: RGBD) -> dict[str, Any]:
     return {stored_name("depth"): rgbd.depth, "pose": rgbd.pose, "intrinsics": rgbd.intrinsics}
 
 
@@ -262,7 +262,7 @@ def qa_row(record: QARecord, images: list[str], rgbd: RGBD | None = None) -> dic
         stored_name("images"): images,
     }
     if rgbd is not None:
-        row.update(_rgbd_columns(rgbd))
+        row.update(rgbd_columns(rgbd))
     return row
 
 
@@ -279,7 +279,7 @@ def bench_row(bench_id: int, record: QARecord, images: list[str], rgbd: RGBD | N
         "answer": record.answer,
     }
     if rgbd is not None:
-        row.update(_rgbd_columns(rgbd))
+        row.update(rgbd_columns(rgbd))
     return row
 
 
