@@ -13,8 +13,9 @@ seconds, so only sides measured side by side compare):
   padded  (printed) the same with layout="padded" ([B, V, 3, H, W] + view mask);
   pil     (printed) SparShards(index) yielding one row at a time with RGB PIL images.
 Scenes per batch: distinct scenes in each 32-row batch of ours, next to the same number for per-row
-shards (one sample per row, written in the build's row order, through a 256-row webdataset shuffle:
-simulated on the rows' scene names, so it needs no image).
+shards (one sample per row, in the order the per-row build wrote them: the layout's file order, task
+folder by task folder, each holding every scene; through a 256-row webdataset shuffle; simulated on the
+rows' scene names, so it needs no image).
 JSON ratio = ours / limit (target 2, compass goal 10).
 """
 
@@ -110,14 +111,17 @@ def main() -> None:
         index = tmp / "shards" / f"spar-{args.config}-{args.split}.index.json"
         rows = run.index.rows
         files = config_files(hf, args.config, args.split)
-        views, scenes = [], []
+        views, scenes, file_order = [], [], []
         for i in range(len(files.files)):
             data = read_file(files, i)
             blobs = {}
             for keys, text in zip(data.views, data.text):
                 views.append([blobs.setdefault(k, data.fetch(k)) for k in keys])
                 scenes.append(str(text.get("scene", "")))
+                file_order.append((str(text.get("task", "")), str(text.get("format", ""))))
             data.close()
+        # packs are scene by scene, each scene in file order: a stable sort by task folder gives the layout's order
+        layout_order = [scenes[i] for i in sorted(range(len(scenes)), key=file_order.__getitem__)]
         distinct = len({id(v) for row in views for v in row})
         shown = sum(len(row) for row in views)
         bs = args.batch_size
@@ -155,7 +159,7 @@ def main() -> None:
         rate = {name: rows * len(t) / sum(t) for name, t in times.items()}
         ours_scenes = [row["json"].get("scene", "") for row in SparShards(str(index), seed=0, decode_images=False,
                                                                              shuffle_chunks=args.shuffle_chunks)]
-        scenes_ours, scenes_per_row = _mean_scenes(ours_scenes), _per_row_scenes(scenes, 0)
+        scenes_ours, scenes_per_row = _mean_scenes(ours_scenes), _per_row_scenes(layout_order, 0)
     print(f"rows={rows} views shown={shown} distinct images={distinct} ({shown / distinct:.1f} views per image) "
           f"samples={run.index.samples} shards={len(run.index.shards)} scenes={len(set(scenes))} repeats={repeats} "
           f"batch_size={bs} shuffle_chunks={args.shuffle_chunks} chunk_frames={args.chunk_frames}")
