@@ -401,6 +401,17 @@ def cam_depths(meta: dict, cam: Cam) -> np.ndarray:
     return world_to_camera(centers(meta), cam.pose)[:, 2]
 
 
+def marker_depths(meta: dict, cams: list[Cam]) -> np.ndarray:
+    """Camera-space z of each meta object's centre in the camera of the image its marker is drawn in.
+
+    `meta["marked_in"]` gives that image's position per object (multi view); without it every
+    object is measured in the first camera (single view).
+    """
+    where = meta.get("marked_in") or [0] * len(meta["objects"])
+    c = centers(meta)
+    return np.array([world_to_camera(c[i:i + 1], cams[pos].pose)[0, 2] for i, pos in enumerate(where)])
+
+
 def relation_word(diff: float, thr: float, pos: str, neg: str) -> str:
     """`pos` when diff > thr, `neg` when diff < -thr, "" when indistinguishable."""
     if diff > thr:

@@ -264,12 +264,8 @@ ANSWERS: dict[str, list[str]] = {
 }
 
 MV_NOTES: dict[str, list[str]] = {
-    "depth": [
-        "The depth is measured in the camera of the first image, which is the main view.",
-        "Depths refer to the camera coordinate system of the first image.",
-        "Use the first image as the main view: depths are taken along its camera's viewing axis.",
-        "All depths are expressed in the first image's camera frame, even for objects marked in other images.",
-    ],
+    # the release's sentence, verbatim from a public SPAR-7M depth_prediction_oo_mv row (docs/tasks.md)
+    "depth": ["The depth is calculated based on the image where the markers corresponding to these objects are located."],
     "view": [
         "We use the first image to reflect the main perspective, which aligns with the observer's viewpoint.",
         "The first image is positioned to serve as the main viewpoint for the observer.",
