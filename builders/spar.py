@@ -170,6 +170,8 @@ def _coords(value: Any, field: str) -> list[list[float]]:
         raise ValueError(f"marker {field} is {type(value).__name__}, expected a list")
     if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
         return [[float(v) for v in value]]
+    if len(value) == 1 and isinstance(value[0], (list, tuple)) and value[0] and isinstance(value[0][0], (list, tuple)):
+        value = value[0]  # the release's point_list / bbox_list hold all their entries in one wrapper
     out = []
     for item in value:
         if not isinstance(item, (list, tuple)) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in item):
