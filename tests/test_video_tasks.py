@@ -118,6 +118,12 @@ def test_distance_prediction_oo_video_values():
         key = frozenset(o["label"] for o in r.meta["objects"])
         if r.format == "fill":
             assert r.answer == expected[key]
+        # the release draws red_point in image point_img_idx[0][0] and blue_point in [0][1] (KeyError without them)
+        a, b = (o["id"] for o in r.meta["objects"])
+        ia, ib = r.markers["point_img_idx"][0]
+        assert a in VISIBLE[ia] and b in VISIBLE[ib]
+        assert len(r.markers["red_point"]) == 1 and len(r.markers["blue_point"]) == 1
+        assert "(red point)" in r.question and "(blue point)" in r.question
         assert video_distance.verify_distance(r) == []
     assert {r.format for r in out} == {"fill", "select", "sentence"}
 
@@ -132,7 +138,11 @@ def test_distance_infer_center_oo_video_markers_and_answer():
         winner = r.meta["objects"][1 if (db < dc) == closer else 2]["label"]
         if r.format == "fill":
             assert r.answer == winner
-        assert len(r.markers["point_list"]) == 3 and len(r.markers["point_img_idx"][0]) == 3
+        # the release reads point_list[0] (all points in one wrapper) and names them objectA, object0, object1
+        assert len(r.markers["point_list"]) == 1 and len(r.markers["point_list"][0]) == 3
+        assert len(r.markers["point_img_idx"][0]) == 3
+        assert all(f"({name})" in r.question for name in ("objectA", "object0", "object1"))
+        assert " point)" not in r.question
         assert video_distance.verify_infer(r) == []
 
 
@@ -176,7 +186,13 @@ def test_imagination_variants_verify(name):
     for r in out:
         assert r.meta["hard"] == name.endswith("_hard")
         assert spec.verify(r, None) == []
-        assert len(r.markers["bbox_img_idx"][0]) == (3 if "_oc_" in name else 4)
+        if name.endswith("_hard"):  # the release draws nothing for _hard: no markers, no marker names
+            assert r.markers == {} and "(object" not in r.question and "bbox" not in r.question
+        else:
+            n = 3 if "_oc_" in name else 4
+            assert len(r.markers["bbox_img_idx"][0]) == n
+            assert [c for c in ("green", "blue", "red", "yellow") if f"{c}_bbox" in r.markers] == ["green", "blue", "red", "yellow"][:n]
+            assert all(f"(object{i})" in r.question for i in range(n)) and "bbox" not in r.question
         assert re.search(r"(left|right|above|below|front|behind)", r.answer)
 
 
