@@ -110,6 +110,7 @@ class TaskDef:
     fill: str = "number"  # key into templates.FILL
     n_options: int = 4  # select options: 2 for binary questions
     center_note: bool = True  # add "Calculate or judge based on the 3D center points ..."
+    unit_note: bool = False  # add "The unit is meter." (the release's depth_prediction_oc rows carry it)
     select_note: str | None = None  # key into templates.SELECT_NOTES
     mv_note: str | None = None  # key into templates.MV_NOTES
     bench: bool = False
@@ -560,18 +561,19 @@ def render(task: TaskDef, fmt: str, facts: Facts, q: dict) -> tuple[str, str]:
     pieces = [_stems(task, fmt)[q["stem"]].format(**fields)]
     if task.center_note:
         pieces.append(T.CENTER_NOTE)
+    if task.unit_note:
+        pieces.append(T.UNIT_NOTE)
     if task.mv_note:
         pieces.append(T.MV_NOTES[task.mv_note][q["mv"]])
     if fmt == "select":
+        # the release's layout: notes, lead, each option and the closing sentence on lines of their own
         opts = q["options"]
-        if task.select_note:
-            pieces.append(T.SELECT_NOTES[task.select_note])
-        pieces.append(T.SELECT_LEAD[q["lead"]])
-        pieces.append("; ".join(f"{LETTERS[k]}. {o}" for k, o in enumerate(opts)) + ".")
-        pieces.append(select_instruction(len(opts)))
+        lines = [" ".join(pieces), *T.SELECT_NOTES.get(task.select_note or "", ()), T.SELECT_LEAD[q["lead"]]]
+        lines += [f"{LETTERS[k]}. {o}" for k, o in enumerate(opts)]
+        lines.append(select_instruction(len(opts)))
         truth = facts.select_truth or facts.truth
-        answer = LETTERS[opts.index(truth)] if truth in opts else "?"
-    elif fmt == "fill":
+        return "\n".join(lines), LETTERS[opts.index(truth)] if truth in opts else "?"
+    if fmt == "fill":
         pieces.append(T.FILL[task.fill][q["instr"]])
         answer = facts.truth
     elif fmt == "sentence":

@@ -61,9 +61,9 @@ def derive_oo(meta: dict, cams: list[Cam], cfg: GenConfig) -> Facts:
 
 FS = ("fill", "select", "sentence")
 DEFS = [
-    TaskDef("depth_prediction_oc", "single", FS, partial(_sample, ["red", "blue"], "single"), derive_oc, "depth_oc", "depth_oc", bench=True),
+    TaskDef("depth_prediction_oc", "single", FS, partial(_sample, ["red", "blue"], "single"), derive_oc, "depth_oc", "depth_oc", unit_note=True, bench=True),
     TaskDef("depth_prediction_oo", "single", FS, partial(_sample, ["red", "blue", "green"], "single"), derive_oo, "depth_oo", "depth_oo", bench=True),
-    TaskDef("depth_prediction_oc_mv", "multi", FS, partial(_sample, ["red", "blue"], "multi"), derive_oc, "depth_oc", "depth_oc", mv_note="depth", bench=True),
+    TaskDef("depth_prediction_oc_mv", "multi", FS, partial(_sample, ["red", "blue"], "multi"), derive_oc, "depth_oc", "depth_oc", unit_note=True, mv_note="depth", bench=True),
     TaskDef("depth_prediction_oo_mv", "multi", FS, partial(_sample, ["red", "blue", "green"], "multi"), derive_oo, "depth_oo", "depth_oo", mv_note="depth", bench=True),
 ]
 TASKS = make_specs(DEFS, "depth")

@@ -10,6 +10,7 @@ ANSWERS[key] are sentence-format answers. Every pool has at least 8 question phr
 from __future__ import annotations
 
 CENTER_NOTE = "Calculate or judge based on the 3D center points of these objects."
+UNIT_NOTE = "The unit is meter."
 
 STEMS: dict[str, list[str]] = {
     "depth_oc": [
@@ -292,13 +293,13 @@ RELATION_EXPLAIN_OO = (
 )
 AFTER_MOVE = "For multiple-choice questions, consider only the state after the observer has moved."
 
-SELECT_NOTES: dict[str, str] = {
-    "rel_oc": RELATION_EXPLAIN_OC,
-    "rel_oo": RELATION_EXPLAIN_OO,
-    "imag_oc": AFTER_MOVE + " " + RELATION_EXPLAIN_OC,
-    "imag_oo": AFTER_MOVE + " " + RELATION_EXPLAIN_OO,
-    "box": "The values represent the bounding box coordinates normalized to a 0-1000 scale, with the top-left corner as the origin of the image.",
-    "camera": "Image coordinates are normalized to a 0-1000 scale, with the top-left corner as the origin of the image.",
+# sentences between a select question and its lead, one line each. position_matching and
+# camera_motion_infer have none: lmms-eval's sparbench adds the 0-1000 coordinate sentence itself.
+SELECT_NOTES: dict[str, tuple[str, ...]] = {
+    "rel_oc": (RELATION_EXPLAIN_OC,),
+    "rel_oo": (RELATION_EXPLAIN_OO,),
+    "imag_oc": (AFTER_MOVE, RELATION_EXPLAIN_OC),
+    "imag_oo": (AFTER_MOVE, RELATION_EXPLAIN_OO),
 }
 
 SELECT_LEAD = [
