@@ -240,3 +240,22 @@ def test_registry_holds_this_areas_tasks_with_verify():
     for name, formats in expected.items():
         assert table[name].formats == formats and table[name].verify is not None
         assert table[name].view == ("multi" if name.endswith("_mv") else "video")
+
+
+def test_video_point_markers_avoid_occluded_views():
+    """The table's point is occluded in clip position 0 but not 1: its red/blue point sits in frame 1.
+    The lamp's point is occluded everywhere (positions 3, 4): it is never asked about, and counted."""
+    from collections import Counter
+
+    records = build_records()
+    records.video[0].visible[3].point_occluded = True
+    for pos in (3, 4):
+        records.video[pos].visible[4].point_occluded = True
+    config = {"skipped": Counter()}
+    out = video_distance.generate_distance(records, rng(), config)
+    assert out and config["skipped"]["distance_prediction_oo_video: marker_occluded"] == 1
+    for r in out:
+        labels = [o["label"] for o in r.meta["objects"]]
+        assert "lamp" not in labels
+        if "table" in labels:
+            assert r.markers["point_img_idx"][0][labels.index("table")] == 1

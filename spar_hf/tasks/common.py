@@ -360,6 +360,8 @@ def sample_objects(ix: SceneIndex, rng: np.random.Generator, cfg: GenConfig, vie
         if isinstance(got, str):
             return got
         v, ids = got
+        if kind == "point" and any(ix.images[v].visible[o].point_occluded for o in ids):
+            return "marker_occluded"
         return Candidate([v], ids, [(c, kind, r, 0) for r, c in enumerate(colours)])
     views = pick_views(ix, rng, cfg)
     if isinstance(views, str):
@@ -368,6 +370,8 @@ def sample_objects(ix: SceneIndex, rng: np.random.Generator, cfg: GenConfig, vie
     if isinstance(placed, str):
         return placed
     ids = [o for o, _ in placed]
+    if kind == "point" and any(ix.images[views[p]].visible[o].point_occluded for o, p in placed):
+        return "marker_occluded"
     if n > 1 and ix.any_overlap3d(ids):
         return "overlap_3d"
     if disjoint_2d and not disjoint_2d_in_views(ix, views, placed):
