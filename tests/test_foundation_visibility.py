@@ -88,24 +88,29 @@ def slab_depth(pose, boxes):
     return np.where(np.isfinite(best), best, 0.0).reshape(H, W)
 
 
-@pytest.fixture()
-def scene(tmp_path) -> Scene:
+def boxes_scene(scene_id: str, boxes: dict, frames: list[Frame]) -> Scene:
+    """A scene of gridded boxes (id: (label, lo, hi)) with the given frames."""
     verts, faces, objects = [], [], []
     offset = 0
-    for object_id, (label, lo, hi) in BOXES.items():
+    for object_id, (label, lo, hi) in boxes.items():
         v, f = box_grid(lo, hi)
         verts.append(v)
         faces.append(f + offset)
         centre = (np.asarray(lo) + np.asarray(hi)) / 2
         objects.append(Object3D(object_id, label, centre, np.asarray(hi) - np.asarray(lo), np.eye(3), np.arange(offset, offset + len(v))))
         offset += len(v)
+    return Scene(scene_id, "synthetic", np.concatenate(verts), np.concatenate(faces), frames, objects)
+
+
+@pytest.fixture()
+def scene(tmp_path) -> Scene:
     frames = []
     for index, pose in enumerate((POSE_PLUS_X, POSE_MINUS_X)):
         depth_mm = np.rint(slab_depth(pose, BOXES.values()) * 1000).astype(np.uint16)
         path = tmp_path / f"{index}.png"
         Image.fromarray(depth_mm).save(path)
         frames.append(Frame(index, str(tmp_path / f"{index}.jpg"), str(path), 1000.0, pose, K, W, H))
-    return Scene("hand", "synthetic", np.concatenate(verts), np.concatenate(faces), frames, objects)
+    return boxes_scene("hand", BOXES, frames)
 
 
 def _check_c1(image):
@@ -215,22 +220,13 @@ OPEN = {2}  # not in the depth map: rays pass through it
 
 
 def _occlusion_scene(tmp_path, with_depth: bool) -> Scene:
-    verts, faces, objects = [], [], []
-    offset = 0
-    for object_id, (label, lo, hi) in OCCLUSION_BOXES.items():
-        v, f = box_grid(lo, hi)
-        verts.append(v)
-        faces.append(f + offset)
-        centre = (np.asarray(lo) + np.asarray(hi)) / 2
-        objects.append(Object3D(object_id, label, centre, np.asarray(hi) - np.asarray(lo), np.eye(3), np.arange(offset, offset + len(v))))
-        offset += len(v)
     depth_path = None
     if with_depth:
         solid = [b for i, b in OCCLUSION_BOXES.items() if i not in OPEN]
         depth_path = tmp_path / "occ.png"
         Image.fromarray(np.rint(slab_depth(POSE_PLUS_X, solid) * 1000).astype(np.uint16)).save(depth_path)
     frame = Frame(0, str(tmp_path / "occ.jpg"), depth_path and str(depth_path), 1000.0, POSE_PLUS_X, K, W, H)
-    return Scene("occ", "synthetic", np.concatenate(verts), np.concatenate(faces), [frame], objects)
+    return boxes_scene("occ", OCCLUSION_BOXES, [frame])
 
 
 OCC_CONFIG = VisibilityConfig(min_visible_fraction=0.1, min_bbox_area_px=200.0, depth_range=(0.1, 10.0), depth_tolerance_m=0.05)
