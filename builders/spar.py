@@ -29,6 +29,7 @@ import numpy as np
 from datasets import Array2D, Features, Image, List, Value
 
 from spar_hf import bench as benchlib
+from spar_hf.bench_rgbd import hub_rgbd_features, hub_rgbd_values
 from spar_hf.errors import SparError
 from spar_hf.layout.reader import Entry, Problem, SparLayout
 from spar_hf.records import MARKER_FIELDS, QARecord
@@ -112,7 +113,8 @@ def qa_features(rgbd: bool = False) -> Features:
 
 
 def bench_features(rgbd: bool = False) -> Features:
-    """Exactly the hub SPAR-Bench columns (formats.md section 3), plus RGBD for bench-rgbd."""
+    """Exactly the hub SPAR-Bench columns (formats.md section 3); bench-rgbd: the hub SPAR-Bench-RGBD columns
+    (spar_hf.bench_rgbd) between image and question, plus our `intrinsics` (3x3) last."""
     spec: dict[str, Any] = {
         "id": Value("int64"),
         "img_type": Value("string"),
@@ -120,11 +122,12 @@ def bench_features(rgbd: bool = False) -> Features:
         "task": Value("string"),
         "source": Value("string"),
         "image": List(Image()),
-        "question": Value("string"),
-        "answer": Value("string"),
     }
     if rgbd:
-        spec.update(_rgbd_features())
+        spec.update(hub_rgbd_features())
+    spec.update({"question": Value("string"), "answer": Value("string")})
+    if rgbd:
+        spec["intrinsics"] = _rgbd_features()["intrinsics"]
     return Features(spec)
 
 
@@ -370,6 +373,19 @@ class Spar(datasets.GeneratorBasedBuilder):
             intrinsics.append(frames.intrinsics(image).astype(np.float32).tolist())
         return {"depth": depth, "pose": pose, "intrinsics": intrinsics}
 
+    def _bench_rgbd(self, layout: SparLayout, entry: Entry, paths: list[Path]) -> dict[str, Any]:
+        """The hub's depth / pose / intrinsic_color / intrinsic_depth values, plus our 3x3 `intrinsics`."""
+        from PIL import Image as PILImage
+
+        base = self._rgbd(layout, entry)
+        depth_png, sizes = [], []
+        for cell, path in zip(base["depth"], paths):
+            with PILImage.open(io.BytesIO(cell["bytes"])) as im:
+                depth_png.append(np.asarray(im))
+            with PILImage.open(path) as im:
+                sizes.append(im.size)
+        return {**hub_rgbd_values(depth_png, base["pose"], base["intrinsics"], sizes), "intrinsics": base["intrinsics"]}
+
     def _fail(self, entry: Entry, reason: str) -> None:
         self.counts["rejected"] += 1
         self.reject(reason, str(entry.file), entry.line, entry.record.id)
@@ -455,7 +471,7 @@ class Spar(datasets.GeneratorBasedBuilder):
                 "answer": record.answer,
             }
             if self.config.rgbd:
-                row.update(self._rgbd(layout, entry))
+                row.update(self._bench_rgbd(layout, entry, paths))
             yield ids[cand.ref], row
 
     def _spatialforge_rows(self, split: str) -> Iterator[tuple[int, dict[str, Any]]]:
