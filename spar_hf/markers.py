@@ -21,10 +21,12 @@ from typing import Any, Sequence
 
 from PIL import Image, ImageDraw, ImageFont
 
+# draw_marker.py draws these with PIL colour names, and PIL's "green" is (0, 128, 0); its cv2 drawings
+# (the labelled record types) use full green (0, 255, 0), below
 COLOURS: dict[str, tuple[int, int, int]] = {
     "red": (255, 0, 0),
     "blue": (0, 0, 255),
-    "green": (0, 255, 0),
+    "green": (0, 128, 0),
     "yellow": (255, 255, 0),
 }
 # colours for point_list / bbox_list entries, in order
@@ -33,7 +35,10 @@ LIST_PALETTE: tuple[tuple[int, int, int], ...] = (
 )
 POINT_RADIUS = 20
 BOX_STROKE = 20
-LABEL_SIZE = 44  # px: the cap height of cv2's FONT_HERSHEY_SIMPLEX at scale 2.0, the release's label font
+# the release writes names with cv2's FONT_HERSHEY_SIMPLEX at scale 2.0, thickness 10: "objectA" is 224 x 54 px
+# above the baseline; PIL's default font at 62 px with a 4 px stroke is 222 x 51
+LABEL_SIZE = 62
+LABEL_STROKE = 4
 BLUE = (0, 0, 255)
 GREEN = (0, 255, 0)
 WHITE = (255, 255, 255)
@@ -161,7 +166,7 @@ def _font() -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
 def _draw_label(draw: ImageDraw.ImageDraw, mark: Placement, corner: tuple[float, float], height: int) -> None:
     """The marker's name where the release puts it: beside a point's lower right, under a box's right edge."""
     font = _font()
-    x0, y0, x1, y1 = draw.textbbox((0, 0), mark.label, font=font, anchor="ls")
+    x0, y0, x1, y1 = draw.textbbox((0, 0), mark.label, font=font, anchor="ls", stroke_width=LABEL_STROKE)
     w, h = x1 - x0, y1 - y0
     if mark.kind == "point":
         x, y = corner[0] + POINT_RADIUS, corner[1] + POINT_RADIUS
@@ -171,9 +176,9 @@ def _draw_label(draw: ImageDraw.ImageDraw, mark: Placement, corner: tuple[float,
             y = corner[1] - (5 if mark.label_fill else h)
     if mark.label_fill:
         draw.rectangle([x, y - h, x + w, y + 5], fill=mark.colour)
-        draw.text((x, y), mark.label, fill=WHITE, font=font, anchor="ls")
+        draw.text((x, y), mark.label, fill=WHITE, font=font, anchor="ls", stroke_width=LABEL_STROKE, stroke_fill=WHITE)
     else:
-        draw.text((x, y), mark.label, fill=GREEN, font=font, anchor="ls")
+        draw.text((x, y), mark.label, fill=GREEN, font=font, anchor="ls", stroke_width=LABEL_STROKE, stroke_fill=GREEN)
 
 
 def draw_on(image: Image.Image, marks: Sequence[Placement]) -> Image.Image:

@@ -89,3 +89,11 @@ def test_build_keeps_release_list_fields():
 
     got = normalise_markers({"point_list": [[[1, 2], [3, 4], [5, 6]]], "point_img_idx": [[0, 2, 1]]})
     assert got["point_list"] == [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]] and got["point_img_idx"] == [0, 2, 1]
+
+
+def test_pil_drawn_green_is_pils_green():
+    """draw_marker.py draws points and boxes with PIL colour names: its "green" is (0, 128, 0)."""
+    out = draw_markers(blank(1), {"green_point": [[500, 500]], "yellow_bbox": [[100, 100, 200, 200]]}, "depth_prediction_oo")
+    assert px(out[0], 320, 240) == (0, 128, 0)
+    # yellow box x 64..128, y 48..96 -> PIL's outline of width 20 grown 17.5 px: x 46.5..66.5 on the left
+    assert px(out[0], 50, 72) == (255, 255, 0)
