@@ -166,8 +166,8 @@ def _font() -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
 def _draw_label(draw: ImageDraw.ImageDraw, mark: Placement, corner: tuple[float, float], height: int) -> None:
     """The marker's name where the release puts it: beside a point's lower right, under a box's right edge."""
     font = _font()
-    x0, y0, x1, y1 = draw.textbbox((0, 0), mark.label, font=font, anchor="ls", stroke_width=LABEL_STROKE)
-    w, h = x1 - x0, y1 - y0
+    x0, y0, x1, _ = draw.textbbox((0, 0), mark.label, font=font, anchor="ls", stroke_width=LABEL_STROKE)
+    w, h = x1 - x0, -y0  # height above the baseline, as cv2.getTextSize gives it
     if mark.kind == "point":
         x, y = corner[0] + POINT_RADIUS, corner[1] + POINT_RADIUS
     else:
