@@ -15,14 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
+
 from spar_hf import bench as benchlib
+from spar_hf.bench_rgbd import hub_rgbd_values
 from spar_hf.builders.qa import FrameFiles, Reject, colour_paths, rgbd_of
-from spar_hf.outputs import file_sha256
 from spar_hf.builders.spar import (BENCH_JPEG_QUALITY, CONFIGS, SPATIALFORGE_SOURCE, bench_row, member_name,
                                    normalise_markers, stored_features)
 from spar_hf.errors import SparError
 from spar_hf.layout.reader import Entry, Problem, SparLayout
 from spar_hf.markers import draw_on, placements
+from spar_hf.outputs import file_sha256
 from spar_hf.packs import PackContent, metadata_bytes, write_pack
 
 
@@ -59,6 +62,21 @@ def drawn_images(paths: list[Path], names: list[str], markers: dict[str, Any], t
         drawn.save(buf, format="JPEG", quality=BENCH_JPEG_QUALITY, subsampling=0)
         out.append((f"marked/{bench_id}/{i}.jpg", buf.getvalue()))
     return out
+
+
+def hub_rgbd(files: FrameFiles, entry: Entry) -> dict[str, Any]:
+    """The hub SPAR-Bench-RGBD columns of a record (depth in metres as arrays, flattened 4x4 pose and
+    intrinsics; spar_hf.bench_rgbd) plus our 3x3 `intrinsics`: values in the row, no depth file in the pack."""
+    from PIL import Image
+
+    values, depth_files = rgbd_of(files, entry)
+    depth_png, sizes = [], []
+    for path, colour in zip(depth_files.values(), colour_paths(files, entry)):
+        with Image.open(path) as img:
+            depth_png.append(np.asarray(img))
+        with Image.open(colour) as img:
+            sizes.append(img.size)
+    return {**hub_rgbd_values(depth_png, values.pose, values.intrinsics, sizes), "intrinsics": values.intrinsics}
 
 
 def build_bench(spar_dir: str | Path, config: str, path: str | Path,
@@ -108,11 +126,8 @@ def build_bench(spar_dir: str | Path, config: str, path: str | Path,
         names = [member_name(entry.source, p) for p in record.images]
         images = drawn_images(colour_paths(files, entry), names, record.markers, record.task, ids[cand.ref])
         members.update(images)
-        rgbd = None
-        if spec.rgbd:
-            rgbd, depth_files = rgbd_of(files, entry)
-            members.update(depth_files)
-        rows.append(bench_row(ids[cand.ref], record, [name for name, _ in images], rgbd))
+        rows.append(bench_row(ids[cand.ref], record, [name for name, _ in images],
+                              hub_rgbd(files, entry) if spec.rgbd else None))
         tasks[record.task] += 1
         if on_row is not None:
             on_row()

@@ -25,6 +25,7 @@ import numpy as np
 from datasets import Array2D, Features, Image, List, Value
 
 from spar_hf import bench as benchlib
+from spar_hf.bench_rgbd import hub_rgbd_features
 from spar_hf.records import MARKER_FIELDS, QARecord
 
 SPATIALFORGE_SOURCE = "spatialforge"
@@ -110,7 +111,9 @@ def qa_features(rgbd: bool = False) -> Features:
 
 
 def bench_features(rgbd: bool = False) -> Features:
-    """Exactly the hub SPAR-Bench columns (formats.md section 3), plus RGBD for bench-rgbd."""
+    """Exactly the hub SPAR-Bench columns (formats.md section 3); bench-rgbd: the hub SPAR-Bench-RGBD columns
+    (spar_hf.bench_rgbd: depth in metres as float arrays, flattened 4x4 pose and intrinsics) between image and
+    question, plus our `intrinsics` (3x3) last."""
     spec: dict[str, Any] = {
         "id": Value("int64"),
         "img_type": Value("string"),
@@ -118,11 +121,12 @@ def bench_features(rgbd: bool = False) -> Features:
         "task": Value("string"),
         "source": Value("string"),
         "image": List(Image()),
-        "question": Value("string"),
-        "answer": Value("string"),
     }
     if rgbd:
-        spec.update(_rgbd_features())
+        spec.update(hub_rgbd_features())
+    spec.update({"question": Value("string"), "answer": Value("string")})
+    if rgbd:
+        spec["intrinsics"] = _rgbd_features()["intrinsics"]
     return Features(spec)
 
 
@@ -190,6 +194,8 @@ def _coords(value: Any, field: str) -> list[list[float]]:
         raise ValueError(f"marker {field} is {type(value).__name__}, expected a list")
     if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
         return [[float(v) for v in value]]
+    if len(value) == 1 and isinstance(value[0], (list, tuple)) and value[0] and isinstance(value[0][0], (list, tuple)):
+        value = value[0]  # the release's point_list / bbox_list hold all their entries in one wrapper
     out = []
     for item in value:
         if not isinstance(item, (list, tuple)) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in item):
@@ -266,8 +272,9 @@ def qa_row(record: QARecord, images: list[str], rgbd: RGBD | None = None) -> dic
     return row
 
 
-def bench_row(bench_id: int, record: QARecord, images: list[str], rgbd: RGBD | None = None) -> dict[str, Any]:
-    """A stored bench row (hub columns); `images` are the pack members with the markers drawn in."""
+def bench_row(bench_id: int, record: QARecord, images: list[str], rgbd: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A stored bench row (hub columns); `images` are the pack members with the markers drawn in; `rgbd` the
+    bench-rgbd columns (`spar_hf.bench_rgbd.hub_rgbd_values` plus our 3x3 `intrinsics`)."""
     row = {
         "id": bench_id,
         "img_type": benchlib.img_type(len(record.images)),
@@ -279,7 +286,7 @@ def bench_row(bench_id: int, record: QARecord, images: list[str], rgbd: RGBD | N
         "answer": record.answer,
     }
     if rgbd is not None:
-        row.update(rgbd_columns(rgbd))
+        row.update(rgbd)
     return row
 
 

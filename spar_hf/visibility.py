@@ -11,6 +11,11 @@ visible. Frames without a depth map are ray cast once (embree) into a depth map 
   area of the 2D box of its visible vertices >= min_bbox_area_px, and
   the camera depth of its 3D box centre lies in depth_range.
 Its marker `point` is the projected 3D box centre when that falls inside the box, else the box centre.
+`point_occluded` says another surface lies in front of the object there: the depth reading at the
+point is nearer than where the ray enters the object's 3D box (less the tolerance), e.g. a desk's
+centre seen through a chair in front of it. A reading at or beyond the entry keeps the point: the
+object itself, or what shows through a thin or open object (the floor between chair legs). Point
+marker tasks skip occluded points (`marker_occluded`); a zero reading (no data) is not evidence.
 A depth map that cannot be decoded (e.g. a truncated PNG) skips the frame, counted in
 `scene.skipped["unreadable depth"]` and logged with the file name.
 """
@@ -120,6 +125,10 @@ def frame_visibility(table: ObjectTable, frame: Frame, depth: np.ndarray, config
         point = np.array([k[0, 0] * centre_cam[i, 0] / cz + k[0, 2], k[1, 1] * centre_cam[i, 1] / cz + k[1, 2]])
         if not (bbox[0] <= point[0] <= bbox[2] and bbox[1] <= point[1] <= bbox[3]):
             point = np.array([(bbox[0] + bbox[2]) / 2.0, (bbox[1] + bbox[3]) / 2.0])
+        pu = int(np.clip(np.rint((point[0] + 0.5) * (dw / frame.width) - 0.5), 0, dw - 1))
+        pv = int(np.clip(np.rint((point[1] + 0.5) * (dh / frame.height) - 0.5), 0, dh - 1))
+        entry = box_entry_depth(point, k, centre_cam[i], rot.T @ np.asarray(obj.rotation, float), np.asarray(obj.extents, float))
+        shown = float(depth[pv, pu])
         out[obj.id] = VisibleObject(
             object_id=obj.id,
             label=obj.label,
@@ -128,8 +137,33 @@ def frame_visibility(table: ObjectTable, frame: Frame, depth: np.ndarray, config
             center_cam=centre_cam[i].copy(),
             visible_fraction=float(fraction[i]),
             area=float(area[i]),
+            point_occluded=bool(0.0 < shown < entry - config.depth_tolerance_m),
         )
     return out
+
+
+def box_entry_depth(pixel: np.ndarray, k: np.ndarray, centre: np.ndarray, axes: np.ndarray, extents: np.ndarray) -> float:
+    """Camera depth z where the ray through `pixel` enters the box (centre and axes in camera coordinates).
+
+    A marker point shows its object when the depth map there is no nearer than this: the object's
+    own surface, or something seen through it (the floor between chair legs), lies at or beyond the
+    entry. A ray that misses the box (a 2D-box-centre marker of an odd shape) takes the box's
+    nearest possible depth, the centre's z less half the diagonal.
+    """
+    ray = np.array([(pixel[0] - k[0, 2]) / k[0, 0], (pixel[1] - k[1, 2]) / k[1, 1], 1.0])  # z = 1: t is camera z
+    origin, direction = axes.T @ -np.asarray(centre, float), axes.T @ ray
+    half = extents / 2.0
+    near, far = -np.inf, np.inf
+    for o, d, h in zip(origin, direction, half):
+        if abs(d) < 1e-12:
+            if abs(o) > h:
+                return float(centre[2] - np.linalg.norm(half))
+            continue
+        t1, t2 = (-h - o) / d, (h - o) / d
+        near, far = max(near, min(t1, t2)), min(far, max(t1, t2))
+    if near > far or far <= 0:
+        return float(centre[2] - np.linalg.norm(half))
+    return float(max(near, 0.0))
 
 
 def compute_scene_records(scene: Scene, frame_indices: Sequence[int], config: VisibilityConfig | None = None) -> SceneRecords:

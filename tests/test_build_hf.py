@@ -50,7 +50,14 @@ def load(path, name):
             info["first"] = {k: r[k] for k in ("id", "task", "format", "view", "markers", "meta", "conversations")}
             info["image_size"] = list(r["images"][0].size)
             info["ids"] = sorted(row["id"] for row in rows)
-        if "depth" in feats:
+        if "intrinsic_color" in feats:  # bench-rgbd: the hub's per-view columns
+            r = rows[0]
+            depth = np.array(r["depth"][0])
+            info["hub"] = {"depth_shape": list(depth.shape), "corner": float(depth[0, 0]), "centre": float(depth[60, 80]),
+                           "pose": r["pose"][0], "intrinsic_color": r["intrinsic_color"][0],
+                           "intrinsic_depth": r["intrinsic_depth"][0], "K": np.array(r["intrinsics"][0]).tolist(),
+                           "n_views": [len(r[c]) for c in ("image", "depth", "pose", "intrinsic_color", "intrinsic_depth")]}
+        elif "depth" in feats:
             r = rows[0]
             depth = np.array(r["depth"][0])
             info["depth"] = {"dtype": str(depth.dtype), "corner": int(depth[0, 0]), "centre": int(depth[60, 80])}
@@ -181,9 +188,24 @@ def test_bench_tiny_and_rgbd(loaded):
     bench_ids = set(range(N_VAL_BENCH))
     assert set(tiny["ids"]) <= bench_ids
     rgbd = loaded["bench-rgbd"]["test"]
-    assert rgbd["columns"] == ["id", "img_type", "format_type", "task", "source", "image", "question", "answer",
-                               "depth", "pose", "intrinsics"]
-    assert rgbd["n"] == N_VAL_BENCH and rgbd["depth"]["dtype"] == "uint16"
+    # the hub SPAR-Bench-RGBD columns in its order, our 3x3 intrinsics as an extra column last
+    assert rgbd["columns"] == ["id", "img_type", "format_type", "task", "source", "image", "depth", "pose",
+                               "intrinsic_color", "intrinsic_depth", "question", "answer", "intrinsics"]
+    flat, grid = "List(List(Value('float32')))", "List(List(List(Value('float32'))))"
+    assert [rgbd["types"][c] for c in ("depth", "pose", "intrinsic_color", "intrinsic_depth")] == [grid, flat, flat, flat]
+    assert rgbd["n"] == N_VAL_BENCH
+    hub = rgbd["hub"]
+    n = len(hub["n_views"]) and hub["n_views"][0]
+    assert hub["n_views"] == [n] * 5
+    # the fixture's depth PNGs hold 1000 + frame mm (65535 in the corner): metres as float32
+    assert hub["depth_shape"] == [HEIGHT, WIDTH] and hub["corner"] == pytest.approx(65.535)
+    frame = round(hub["centre"] * 1000) - 1000
+    assert hub["centre"] == pytest.approx((1000 + frame) / 1000)
+    # pose: identity moved frame/10 m along x, flattened row-major; intrinsics as 4x4 homogeneous rows
+    assert hub["pose"] == pytest.approx([1, 0, 0, frame / 10, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1])
+    k4 = [FX, 0, WIDTH / 2, 0, 0, FX, HEIGHT / 2, 0, 0, 0, 1, 0, 0, 0, 0, 1]
+    assert hub["intrinsic_color"] == pytest.approx(k4) and hub["intrinsic_depth"] == pytest.approx(k4)  # same size
+    assert hub["K"] == [[FX, 0, WIDTH / 2], [0, FX, HEIGHT / 2], [0, 0, 1]]
 
 
 def _tree(root: Path) -> dict[str, bytes]:

@@ -88,24 +88,29 @@ def slab_depth(pose, boxes):
     return np.where(np.isfinite(best), best, 0.0).reshape(H, W)
 
 
-@pytest.fixture()
-def scene(tmp_path) -> Scene:
+def boxes_scene(scene_id: str, boxes: dict, frames: list[Frame]) -> Scene:
+    """A scene of gridded boxes (id: (label, lo, hi)) with the given frames."""
     verts, faces, objects = [], [], []
     offset = 0
-    for object_id, (label, lo, hi) in BOXES.items():
+    for object_id, (label, lo, hi) in boxes.items():
         v, f = box_grid(lo, hi)
         verts.append(v)
         faces.append(f + offset)
         centre = (np.asarray(lo) + np.asarray(hi)) / 2
         objects.append(Object3D(object_id, label, centre, np.asarray(hi) - np.asarray(lo), np.eye(3), np.arange(offset, offset + len(v))))
         offset += len(v)
+    return Scene(scene_id, "synthetic", np.concatenate(verts), np.concatenate(faces), frames, objects)
+
+
+@pytest.fixture()
+def scene(tmp_path) -> Scene:
     frames = []
     for index, pose in enumerate((POSE_PLUS_X, POSE_MINUS_X)):
         depth_mm = np.rint(slab_depth(pose, BOXES.values()) * 1000).astype(np.uint16)
         path = tmp_path / f"{index}.png"
         Image.fromarray(depth_mm).save(path)
         frames.append(Frame(index, str(tmp_path / f"{index}.jpg"), str(path), 1000.0, pose, K, W, H))
-    return Scene("hand", "synthetic", np.concatenate(verts), np.concatenate(faces), frames, objects)
+    return boxes_scene("hand", BOXES, frames)
 
 
 def _check_c1(image):
@@ -196,3 +201,59 @@ def test_raycast_without_embree_matches(scene, monkeypatch):
     for frame in scene.frames:
         frame.depth_path = None
     _check_c1(compute_scene_records(scene, [0], CONFIG).images[0])
+
+
+# Marker occlusion. C1 as above sees the table A (front face x = 2) and, behind it, a wide "desk"
+# x 6..7, y -3..3, z -0.2..0.2: its front face projects to u = 100 -+ 300/6 = 50..150, v 46.7..53.3, so
+# its outer columns (u = 50, 150) show beside the table and its projected centre (6.5, 0, 0) -> (100, 50)
+# lies inside its 2D box: the point stays there, where the depth map reads the table at 2 m while the
+# ray enters the desk's box at x = 6: occluded. An "open" object (the space between chair legs) at
+# x 3..3.5, y 1.2..1.8, z 0.4..0.9 is left out of the depth map, so its centre (3.25, 1.5, 0.65) ->
+# (53.8, 30) reads the wall behind it at 10 m, beyond its entry at 3 m: the point stays.
+OCCLUSION_BOXES = {
+    0: ("table", (2.0, -0.5, -0.3), (4.0, 0.5, 0.3)),
+    1: ("desk", (6.0, -3.0, -0.2), (7.0, 3.0, 0.2)),
+    2: ("chair", (3.0, 1.2, 0.4), (3.5, 1.8, 0.9)),
+    3: ("wall", (10.0, -10.0, -10.0), (10.5, 10.0, 10.0)),
+}
+OPEN = {2}  # not in the depth map: rays pass through it
+
+
+def _occlusion_scene(tmp_path, with_depth: bool) -> Scene:
+    depth_path = None
+    if with_depth:
+        solid = [b for i, b in OCCLUSION_BOXES.items() if i not in OPEN]
+        depth_path = tmp_path / "occ.png"
+        Image.fromarray(np.rint(slab_depth(POSE_PLUS_X, solid) * 1000).astype(np.uint16)).save(depth_path)
+    frame = Frame(0, str(tmp_path / "occ.jpg"), depth_path and str(depth_path), 1000.0, POSE_PLUS_X, K, W, H)
+    return boxes_scene("occ", OCCLUSION_BOXES, [frame])
+
+
+OCC_CONFIG = VisibilityConfig(min_visible_fraction=0.1, min_bbox_area_px=200.0, depth_range=(0.1, 10.0), depth_tolerance_m=0.05)
+
+
+def test_marker_point_behind_another_object_is_flagged(tmp_path):
+    seen = compute_scene_records(_occlusion_scene(tmp_path, True), [0], OCC_CONFIG).images[0].visible
+    assert set(seen) == {0, 1, 2}
+    np.testing.assert_allclose(seen[1].point, [100, 50], atol=1e-9)
+    assert seen[1].point_occluded  # the desk's point shows the table (2 m) in front of its entry (6 m)
+    assert not seen[0].point_occluded  # the table's own face at its point
+    np.testing.assert_allclose(seen[2].point, [100 - 100 * 1.5 / 3.25, 50 - 100 * 0.65 / 3.25], atol=1e-9)
+    assert not seen[2].point_occluded  # seen through (10 m) beyond its entry (3 m): kept
+
+
+def test_marker_occlusion_by_ray_cast(tmp_path):
+    seen = compute_scene_records(_occlusion_scene(tmp_path, False), [0], OCC_CONFIG).images[0].visible
+    assert seen[1].point_occluded and not seen[0].point_occluded and not seen[2].point_occluded
+
+
+def test_box_entry_depth_by_hand():
+    from spar_hf.visibility import box_entry_depth
+
+    # unit box centred 5 m ahead, axis-aligned: the central ray enters at z = 4.5; a ray 45 deg to the right
+    # (pixel u = cx + f) runs along x = z, inside the box's x range [-0.5, 0.5] only for z <= 0.5, before the
+    # box: it misses, and the box's nearest possible depth is taken, 5 - sqrt(3)/2
+    assert box_entry_depth(np.array([CX, CY]), K, np.array([0, 0, 5.0]), np.eye(3), np.ones(3)) == pytest.approx(4.5)
+    assert box_entry_depth(np.array([CX + F, CY]), K, np.array([0, 0, 5.0]), np.eye(3), np.ones(3)) == pytest.approx(5 - np.sqrt(3) / 2)
+    # the same box seen from inside: entry clamps to 0
+    assert box_entry_depth(np.array([CX, CY]), K, np.array([0, 0, 0.2]), np.eye(3), np.ones(3)) == 0.0

@@ -78,7 +78,10 @@ def test_map_mv_answers_hand_coordinates():
         assert len(parsed) == 3
         for p in parsed:
             assert (p.x, p.y) == expected[p.label]
-        assert len(r.markers["bbox_list"]) == 3 and len(r.markers["bbox_img_idx"][0]) == 3
+        # the release reads bbox_list[0] and names the boxes object0, object1, ... in the images
+        assert len(r.markers["bbox_list"]) == 1 and len(r.markers["bbox_list"][0]) == 3
+        assert len(r.markers["bbox_img_idx"][0]) == 3
+        assert all(f"object{i} (" in r.question for i in range(3))
         assert map_bev.verify(r, _Lookup(records)) == []
     bad = out[0]
     bad.answer = bad.answer.replace("3.5", "4.5", 1)

@@ -41,6 +41,15 @@ def test_depth_views_caption_in_metres():
     assert len(views) == 1
     # constant 2000 mm: range 2.00 .. 2.00 + 1 mm
     assert views[0][1] == "depth 0: 2.00-2.00 m"
+    # bench-rgbd rows carry the hub's form: a 2D list in metres
+    hub = render.depth_views({"depth": [[[0.0, 1.5], [3.0, 1.5]]]})
+    # readings 1500, 1500, 3000 mm: 2nd percentile 1500, 98th 1500 + 0.96 * 1500 = 2940 (linear)
+    assert hub[0][1] == "depth 0: 1.50-2.94 m" and hub[0][0].shape == (2, 2, 3)
+
+
+def test_camera_text_reads_the_hub_flat_matrices():
+    text = render.camera_text({"pose": [list(range(16))], "intrinsics": [[[100.0, 0, 5], [0, 100.0, 4], [0, 0, 1]]]})
+    assert "   4.0000     5.0000     6.0000     7.0000" in text  # pose row 1 of the flat 0..15
 
 
 def test_frustum_vertices_hand_computed():

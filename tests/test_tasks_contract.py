@@ -235,3 +235,41 @@ def test_scene_index_does_not_keep_records_alive():
     del records
     gc.collect()
     assert ref() is None
+
+
+def test_select_layout_one_option_per_line(scene):
+    """Public SPAR-7M rows: the question head, notes and lead, then "A. ..." lines and the closing sentence."""
+    _, out = scene
+    for task in MINE:
+        for r in (r for r in out[task] if r.format == "select"):
+            lines = r.question.split("\n")
+            opts = r.meta["q"]["options"]
+            n = len(opts)
+            assert lines[-1] == select_instruction(n)
+            assert lines[-1 - n:-1] == [f"{'ABCD'[k]}. {o}" for k, o in enumerate(opts)], (task, r.question)
+            assert lines[-2 - n] in T.SELECT_LEAD
+
+
+def test_release_sentences_where_public_rows_show_them(scene):
+    _, out = scene
+    for r in out["depth_prediction_oc"] + out["depth_prediction_oc_mv"]:
+        assert f"{T.CENTER_NOTE} {T.UNIT_NOTE}" in r.question
+    for r in out["depth_prediction_oo_mv"] + out["depth_prediction_oc_mv"]:
+        assert ("The depth is calculated based on the image where the markers corresponding to these objects are "
+                "located.") in r.question
+    assert not any(T.UNIT_NOTE in r.question for r in out["depth_prediction_oo"] + out["distance_prediction_oc"])
+
+
+@pytest.mark.parametrize("task", ["position_matching", "camera_motion_infer"])
+def test_no_sentence_that_lmms_eval_adds(scene, task):
+    """lmms-eval's sparbench doc_to_text appends the 0-1000 coordinate sentence to these two tasks itself."""
+    from spar_hf.eval.prompts import COORDINATE_NOTE, build_prompt
+
+    _, out = scene
+    rows = [r for r in out[task] if r.format == "select"]
+    assert rows
+    for r in rows:
+        assert "0-1000" not in r.question
+        prompt = build_prompt(task, r.question)
+        sentences = [s for s in re.split(r"(?<=[.?!])\s+|\n", prompt) if s.strip()]
+        assert prompt.count(COORDINATE_NOTE) == 1 and len(sentences) == len(set(sentences))

@@ -49,15 +49,44 @@ def test_mv_records_span_images():
         assert len(set(r.markers["point_img_idx"][0])) == 2  # red and blue sit in different images
 
 
+def marker_cam(record, role: int) -> np.ndarray:
+    """Centre of the camera of the image where the role's point marker is drawn (point_img_idx: red, blue, green)."""
+    return np.array(MV_CAMERAS[record.meta["frames"][record.markers["point_img_idx"][0][role]]])
+
+
 def test_depth_mv_exact():
     for r in mv_run("depth_prediction_oc_mv"):
         red, blue = labels_of(r)
-        tx = main_cam(r)[0]
-        assert f"{centre(red)[0] - tx:.1f} meters" in r.question
-        assert f"{centre(blue)[0] - tx:.1f}" in answer_value(r)
+        assert f"{centre(red)[0] - marker_cam(r, 0)[0]:.1f} meters" in r.question
+        assert f"{centre(blue)[0] - marker_cam(r, 1)[0]:.1f}" in answer_value(r)
     for r in mv_run("depth_prediction_oo_mv"):
         _, blue, green = labels_of(r)
-        assert f"{abs(centre(green)[0] - centre(blue)[0]):.1f}" in answer_value(r)
+        want = abs((centre(green)[0] - marker_cam(r, 2)[0]) - (centre(blue)[0] - marker_cam(r, 1)[0]))
+        assert f"{want:.1f}" in answer_value(r)
+
+
+# two cameras looking along +x, 2 m apart along x: an object's depth is X in image 0 and X - 2 in image 1
+SHIFTED_CAMERAS = [(0.0, 0.0, 0.0), (2.0, 0.0, 0.0)]
+SHIFTED_OBJECTS = {1: ("chair", (4.0, 0.8, 0.0), E), 2: ("table", (5.5, -0.8, 0.0), E), 3: ("lamp", (7.0, 0.0, 0.6), E)}
+HAND_DEPTHS = {"chair": (4.0, 2.0), "table": (5.5, 3.5), "lamp": (7.0, 5.0)}  # (in frame 0, in frame 1)
+
+
+@pytest.mark.parametrize("task", ["depth_prediction_oc_mv", "depth_prediction_oo_mv"])
+def test_depth_mv_taken_in_the_marker_image(task):
+    """Each object's depth is its depth in the image its marker sits in, not in the first image."""
+    records = make_records(SHIFTED_OBJECTS, SHIFTED_CAMERAS)
+    out = all_tasks()[task].generate(records, np.random.default_rng(3), GenConfig(samples_per_format=12, attempts_per_sample=30))
+    assert out
+    lookup = Lookup(records)
+    for r in out:
+        idx = r.markers["point_img_idx"][0]
+        assert sorted(set(idx)) == [0, 1]  # markers spread over both images
+        depth = [HAND_DEPTHS[label][r.meta["frames"][idx[role]]] for role, label in enumerate(labels_of(r))]
+        assert f"{depth[0]:.1f} meters" in r.question
+        want = depth[1] if task.endswith("oc_mv") else abs(depth[2] - depth[1])
+        assert f"{want:.1f}" in answer_value(r)
+        assert "The depth is calculated based on the image where the markers corresponding to these objects are located." in r.question
+        assert not [f for f in all_tasks()[task].verify(r, lookup) if f.startswith("mismatch")]
 
 
 def test_distance_mv_exact():

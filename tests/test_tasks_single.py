@@ -204,3 +204,23 @@ def test_skip_counts_exposed():
     config = GenConfig(samples_per_format=2)
     assert all_tasks()["depth_prediction_oc"].generate(records, np.random.default_rng(0), config) == []
     assert config.skipped["depth_prediction_oc: overlap_2d"] > 0
+
+
+@pytest.mark.parametrize("task", ["distance_prediction_oc", "distance_prediction_oo", "depth_prediction_oc"])
+def test_occluded_marker_points_are_skipped(task):
+    """An object whose marker point shows another object (visibility's point_occluded) never gets a point."""
+    records = make_records({1: CHAIR, 2: TABLE, 3: LAMP}, [(0.0, 0.0, 0.0)])
+    records.images[0].visible[2].point_occluded = True  # say the table's centre is hidden behind something
+    config = GenConfig(samples_per_format=12, attempts_per_sample=20)
+    out = all_tasks()[task].generate(records, np.random.default_rng(0), config)
+    assert out and all("table" not in labels_of(r) for r in out)
+    assert config.skipped[f"{task}: marker_occluded"] > 0
+
+
+def test_occluded_point_does_not_block_box_markers():
+    records = make_records({1: CHAIR, 2: TABLE}, [(0.0, 0.0, 0.0)])
+    records.images[0].visible[2].point_occluded = True
+    config = GenConfig(samples_per_format=4, attempts_per_sample=20)
+    out = all_tasks()["obj_spatial_relation_oo"].generate(records, np.random.default_rng(0), config)
+    assert out and all(set(labels_of(r)) == {"chair", "table"} for r in out)
+    assert "obj_spatial_relation_oo: marker_occluded" not in config.skipped

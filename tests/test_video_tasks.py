@@ -118,6 +118,12 @@ def test_distance_prediction_oo_video_values():
         key = frozenset(o["label"] for o in r.meta["objects"])
         if r.format == "fill":
             assert r.answer == expected[key]
+        # the release draws red_point in image point_img_idx[0][0] and blue_point in [0][1] (KeyError without them)
+        a, b = (o["id"] for o in r.meta["objects"])
+        ia, ib = r.markers["point_img_idx"][0]
+        assert a in VISIBLE[ia] and b in VISIBLE[ib]
+        assert len(r.markers["red_point"]) == 1 and len(r.markers["blue_point"]) == 1
+        assert "(red point)" in r.question and "(blue point)" in r.question
         assert video_distance.verify_distance(r) == []
     assert {r.format for r in out} == {"fill", "select", "sentence"}
 
@@ -132,7 +138,11 @@ def test_distance_infer_center_oo_video_markers_and_answer():
         winner = r.meta["objects"][1 if (db < dc) == closer else 2]["label"]
         if r.format == "fill":
             assert r.answer == winner
-        assert len(r.markers["point_list"]) == 3 and len(r.markers["point_img_idx"][0]) == 3
+        # the release reads point_list[0] (all points in one wrapper) and names them objectA, object0, object1
+        assert len(r.markers["point_list"]) == 1 and len(r.markers["point_list"][0]) == 3
+        assert len(r.markers["point_img_idx"][0]) == 3
+        assert all(f"({name})" in r.question for name in ("objectA", "object0", "object1"))
+        assert " point)" not in r.question
         assert video_distance.verify_infer(r) == []
 
 
@@ -176,7 +186,13 @@ def test_imagination_variants_verify(name):
     for r in out:
         assert r.meta["hard"] == name.endswith("_hard")
         assert spec.verify(r, None) == []
-        assert len(r.markers["bbox_img_idx"][0]) == (3 if "_oc_" in name else 4)
+        if name.endswith("_hard"):  # the release draws nothing for _hard: no markers, no marker names
+            assert r.markers == {} and "(object" not in r.question and "bbox" not in r.question
+        else:
+            n = 3 if "_oc_" in name else 4
+            assert len(r.markers["bbox_img_idx"][0]) == n
+            assert [c for c in ("green", "blue", "red", "yellow") if f"{c}_bbox" in r.markers] == ["green", "blue", "red", "yellow"][:n]
+            assert all(f"(object{i})" in r.question for i in range(n)) and "bbox" not in r.question
         assert re.search(r"(left|right|above|below|front|behind)", r.answer)
 
 
@@ -224,3 +240,22 @@ def test_registry_holds_this_areas_tasks_with_verify():
     for name, formats in expected.items():
         assert table[name].formats == formats and table[name].verify is not None
         assert table[name].view == ("multi" if name.endswith("_mv") else "video")
+
+
+def test_video_point_markers_avoid_occluded_views():
+    """The table's point is occluded in clip position 0 but not 1: its red/blue point sits in frame 1.
+    The lamp's point is occluded everywhere (positions 3, 4): it is never asked about, and counted."""
+    from collections import Counter
+
+    records = build_records()
+    records.video[0].visible[3].point_occluded = True
+    for pos in (3, 4):
+        records.video[pos].visible[4].point_occluded = True
+    config = {"skipped": Counter()}
+    out = video_distance.generate_distance(records, rng(), config)
+    assert out and config["skipped"]["distance_prediction_oo_video: marker_occluded"] == 1
+    for r in out:
+        labels = [o["label"] for o in r.meta["objects"]]
+        assert "lamp" not in labels
+        if "table" in labels:
+            assert r.markers["point_img_idx"][0][labels.index("table")] == 1

@@ -91,7 +91,9 @@ def read_file(files: ConfigFiles, index: int) -> FileRows:
 
 
 def _split_columns(table_rows: list[dict[str, Any]], image_col: str, depth_col: str | None) -> dict[str, Any]:
-    skip = {image_col, *MATRIX_COLUMNS, *([depth_col] if depth_col else [])}
+    """Text columns and, with depth images, the per-image matrices. Without depth images (bench-rgbd keeps the
+    hub's depth as float arrays and flattened matrices) every other column stays text."""
+    skip = {image_col, *([depth_col, *MATRIX_COLUMNS] if depth_col else [])}
     return {"text": [{k: v for k, v in row.items() if k not in skip} for row in table_rows],
             "matrices": {kind: [row.get(col) or [] for row in table_rows]
                          for col, kind in MATRIX_COLUMNS.items() if table_rows and col in table_rows[0]}}
@@ -119,6 +121,12 @@ def _read_pack(files: ConfigFiles, location: str) -> FileRows:
     return FileRows(location, parts["text"], views, depth, parts["matrices"], sizes, pack.read, pack.close)
 
 
+def _holds_images(rows: list[dict[str, Any]], column: str) -> bool:
+    """The column is a list of image cells ({bytes, path}), not of numbers (the hub's bench-rgbd depth)."""
+    first = next((r[column][0] for r in rows if r.get(column)), None)
+    return isinstance(first, dict)
+
+
 def _key(data: bytes) -> str:
     return "sha1:" + hashlib.sha1(data).hexdigest()
 
@@ -134,7 +142,7 @@ def _read_parquet(location: str) -> FileRows:
     image_col = next((c for c in IMAGE_COLUMNS if rows and c in rows[0]), None)
     if rows and image_col is None:
         raise SparError(f"{location}: no images/image column")
-    depth_col = DEPTH_COLUMN if rows and DEPTH_COLUMN in rows[0] else None
+    depth_col = DEPTH_COLUMN if rows and _holds_images(rows, DEPTH_COLUMN) else None
     blobs: dict[str, bytes] = {}
 
     def keys(entries: list[Any] | None) -> list[str]:

@@ -68,6 +68,12 @@ class ConfigInfo:
     rgbd: bool
     data_files: dict[str, tuple[str, ...]]
     metadata: str | None = None  # the pack member holding this config's rows (None: Parquet files)
+    image_lists: tuple[str, ...] = ()  # a pack's stored image-list columns (`file_names`, `image_file_names`, ...)
+
+    def stored(self, column: str) -> str:
+        """The column a loaded column is stored as: an image list of a pack is a list of member names."""
+        name = _stored_name(column)
+        return name if name in self.image_lists else column
 
     @property
     def splits(self) -> list[str]:
@@ -122,12 +128,14 @@ class SpaceDataset:
                         raise SparError(f"{self.dataset}: config {name} names a file outside the dataset folder: {path}")
         names = getattr(builder.config, "metadata_filenames", None)
         metadata = names[0] if names and any(f.endswith(".zip") for fs in files.values() for f in fs) else None
+        first = next(iter(files.values()))[0]
+        stored = _parquet(first, metadata).schema_arrow.names if metadata or builder.info.features is None else []
+        image_lists = tuple(c for c in stored if c == "file_names" or c.endswith("_file_names")) if metadata else ()
         features = builder.info.features
         if features is None:
-            first = next(iter(files.values()))[0]
-            features = {_loaded_name(c): None for c in _parquet(first, metadata).schema_arrow.names}
+            features = {_loaded_name(c) if c in image_lists else c: None for c in stored}
         columns = tuple(features)
-        return ConfigInfo(name, kind_of(list(columns)), columns, "depth" in columns, files, metadata)
+        return ConfigInfo(name, kind_of(list(columns)), columns, "depth" in columns, files, metadata, image_lists)
 
     # --- split index ------------------------------------------------------------------------------
     def index(self, config: str, split: str) -> SplitIndex:
@@ -169,12 +177,10 @@ class SpaceDataset:
         info = self.config(config)
         wanted = tuple(c for c in (columns or info.columns) if c in info.columns)
         path = index.files[index.file_of[position]]
-        stored = tuple(_stored_name(c) if info.metadata else c for c in wanted)
+        stored = tuple(info.stored(c) for c in wanted)
         table = _row_group(path, info.metadata, int(index.group_of[position]), stored)
         row = table.slice(int(index.row_in_group[position]), 1).to_pylist()[0]
-        if info.metadata:
-            row = {c: _pack_images(path, row[_stored_name(c)]) if _stored_name(c) != c else row[c] for c in wanted}
-        return row
+        return {c: _pack_images(path, row[s]) if s != c else row[c] for c, s in zip(wanted, stored)}
 
     def scene_objects(self, config: str, split: str, scene: str) -> list[dict[str, Any]]:
         """Every object the first SCENE_CONTEXT_ROWS rows of `scene` record in their meta, by id, sorted by id."""

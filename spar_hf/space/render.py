@@ -93,7 +93,8 @@ def depth_views(row: dict[str, Any], unit_per_metre: float = 1000.0) -> list[tup
     """Each depth map colour-mapped, captioned with its displayed range in metres."""
     views = []
     for i, cell in enumerate(row.get("depth") or []):
-        depth = np.array(decode_image(cell))
+        # 7m-rgbd: a 16-bit PNG cell in `unit_per_metre`; bench-rgbd (the hub's columns): a 2D list in metres
+        depth = np.array(decode_image(cell)) if isinstance(cell, dict) else np.asarray(cell, dtype=float) * unit_per_metre
         span = depth_range(depth)
         caption = f"depth {i}: no readings" if span is None else f"depth {i}: {span[0] / unit_per_metre:.2f}-{span[1] / unit_per_metre:.2f} m"
         views.append((colour_depth(depth), caption))
@@ -101,7 +102,11 @@ def depth_views(row: dict[str, Any], unit_per_metre: float = 1000.0) -> list[tup
 
 
 def _matrix(m: Any) -> str:
-    return "\n".join("  ".join(f"{v:9.4f}" for v in r) for r in np.asarray(m, dtype=float))
+    """A matrix as aligned rows; a flat 16 / 9 list (the hub's bench-rgbd form) is read row-major."""
+    m = np.asarray(m, dtype=float)
+    if m.ndim == 1:
+        m = m.reshape(4, 4) if m.size == 16 else m.reshape(3, 3)
+    return "\n".join("  ".join(f"{v:9.4f}" for v in r) for r in m)
 
 
 def camera_text(row: dict[str, Any]) -> str:

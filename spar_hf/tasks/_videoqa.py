@@ -21,8 +21,9 @@ LETTERS = "ABCD"
 FILL_NUMBER = "Ensure your answer contains only one number."
 FILL_NAME = "Submit your response as the name of one object exclusively."
 FILL_LIST = "Answer with a comma-separated list only."
+SELECT_LEAD = "Select the correct option from the choices provided."
 SELECT_4 = "Your answer can only include one of options A, B, C or D."
-SELECT_2 = "Your answer can only include one of options A or B."
+SELECT_2 = "Your answer can only include one of options A, B."
 CENTRE_NOTE = "Calculate or judge based on the 3D center points of these objects."
 RELATION_THRESHOLD_M = 0.1  # paper 7.5: differences under 0.1 m are indistinguishable
 STRUCTURAL_LABELS = frozenset({"wall", "floor", "ceiling"})  # room parts, never asked about
@@ -115,6 +116,16 @@ def best_view(images: list[ImageRecord], object_id: int) -> tuple[int, VisibleOb
     return best
 
 
+def point_view(images: list[ImageRecord], object_id: int) -> tuple[int, VisibleObject] | None:
+    """Like `best_view`, among the images whose marker point shows the object (nothing in front of it there)."""
+    best: tuple[int, VisibleObject] | None = None
+    for pos, rec in enumerate(images):
+        view = rec.visible.get(object_id)
+        if view is not None and not view.point_occluded and (best is None or view.area > best[1].area):
+            best = (pos, view)
+    return best
+
+
 def norm_box(view: VisibleObject, rec: ImageRecord) -> list[int]:
     return [int(v) for v in normalize_xy(np.asarray(view.bbox, float), rec.width, rec.height)]
 
@@ -158,7 +169,15 @@ def numeric_options(value: float, rng: np.random.Generator, decimals: int = 1) -
 
 
 def options_text(options: list[str]) -> str:
-    return "; ".join(f"{LETTERS[i]}. {opt}" for i, opt in enumerate(options)) + "."
+    """One option per line ("A. 0.6\nB. 1.0"), as public SPAR-7M rows lay them out (docs/tasks.md)."""
+    return "\n".join(f"{LETTERS[i]}. {opt}" for i, opt in enumerate(options))
+
+
+def select_question(stem: str, options: list[str], note: str = CENTRE_NOTE) -> str:
+    """A select question: stem and note, then the lead, the options and the closing sentence on their own lines."""
+    closing = SELECT_2 if len(options) == 2 else SELECT_4
+    head = f"{stem} {note}" if note else stem
+    return f"{head}\n{SELECT_LEAD}\n{options_text(options)}\n{closing}"
 
 
 def pick(rng: np.random.Generator, templates: tuple[str, ...]) -> str:
@@ -203,7 +222,7 @@ def numbers_in(text: str) -> list[float]:
 def selected_option(record: QARecord) -> str | None:
     """For a select record, the option text its answer letter points at."""
     letter = record.answer.strip()[:1]
-    match = re.search(rf"(?:^|[\s;.]){re.escape(letter)}\.\s*([^;]*?)(?:;|\.\s|\.$)", record.question)
+    match = re.search(rf"^{re.escape(letter)}\. (.*)$", record.question, re.MULTILINE)
     return match.group(1).strip() if match else None
 
 

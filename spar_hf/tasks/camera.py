@@ -134,7 +134,7 @@ def derive_change(meta: dict, cams: list[Cam], cfg: GenConfig) -> Facts:
 
 DEFS = [
     TaskDef("camera_motion_infer", "multi", ("fill", "select", "sentence"), sample_projecting_pair, derive_motion, "cammotion", "cammotion",
-            fill="camera", center_note=False, select_note="camera", bench=True, object_questions=False),
+            fill="camera", center_note=False, bench=True, object_questions=False),
     TaskDef("view_change_infer", "multi", ("fill", "sentence"), sample_pair, derive_change, "viewchange", "viewchange",
             fill="viewchange", center_note=False, bench=True, object_questions=False),
 ]

@@ -110,6 +110,7 @@ class TaskDef:
     fill: str = "number"  # key into templates.FILL
     n_options: int = 4  # select options: 2 for binary questions
     center_note: bool = True  # add "Calculate or judge based on the 3D center points ..."
+    unit_note: bool = False  # add "The unit is meter." (the release's depth_prediction_oc rows carry it)
     select_note: str | None = None  # key into templates.SELECT_NOTES
     mv_note: str | None = None  # key into templates.MV_NOTES
     bench: bool = False
@@ -359,6 +360,8 @@ def sample_objects(ix: SceneIndex, rng: np.random.Generator, cfg: GenConfig, vie
         if isinstance(got, str):
             return got
         v, ids = got
+        if kind == "point" and any(ix.images[v].visible[o].point_occluded for o in ids):
+            return "marker_occluded"
         return Candidate([v], ids, [(c, kind, r, 0) for r, c in enumerate(colours)])
     views = pick_views(ix, rng, cfg)
     if isinstance(views, str):
@@ -367,6 +370,8 @@ def sample_objects(ix: SceneIndex, rng: np.random.Generator, cfg: GenConfig, vie
     if isinstance(placed, str):
         return placed
     ids = [o for o, _ in placed]
+    if kind == "point" and any(ix.images[views[p]].visible[o].point_occluded for o, p in placed):
+        return "marker_occluded"
     if n > 1 and ix.any_overlap3d(ids):
         return "overlap_3d"
     if disjoint_2d and not disjoint_2d_in_views(ix, views, placed):
@@ -399,6 +404,17 @@ def centers(meta: dict) -> np.ndarray:
 def cam_depths(meta: dict, cam: Cam) -> np.ndarray:
     """Camera-space z of every meta object's centre in `cam`."""
     return world_to_camera(centers(meta), cam.pose)[:, 2]
+
+
+def marker_depths(meta: dict, cams: list[Cam]) -> np.ndarray:
+    """Camera-space z of each meta object's centre in the camera of the image its marker is drawn in.
+
+    `meta["marked_in"]` gives that image's position per object (multi view); without it every
+    object is measured in the first camera (single view).
+    """
+    where = meta.get("marked_in") or [0] * len(meta["objects"])
+    c = centers(meta)
+    return np.array([world_to_camera(c[i:i + 1], cams[pos].pose)[0, 2] for i, pos in enumerate(where)])
 
 
 def relation_word(diff: float, thr: float, pos: str, neg: str) -> str:
@@ -549,18 +565,19 @@ def render(task: TaskDef, fmt: str, facts: Facts, q: dict) -> tuple[str, str]:
     pieces = [_stems(task, fmt)[q["stem"]].format(**fields)]
     if task.center_note:
         pieces.append(T.CENTER_NOTE)
+    if task.unit_note:
+        pieces.append(T.UNIT_NOTE)
     if task.mv_note:
         pieces.append(T.MV_NOTES[task.mv_note][q["mv"]])
     if fmt == "select":
+        # the release's layout: notes, lead, each option and the closing sentence on lines of their own
         opts = q["options"]
-        if task.select_note:
-            pieces.append(T.SELECT_NOTES[task.select_note])
-        pieces.append(T.SELECT_LEAD[q["lead"]])
-        pieces.append("; ".join(f"{LETTERS[k]}. {o}" for k, o in enumerate(opts)) + ".")
-        pieces.append(select_instruction(len(opts)))
+        lines = [" ".join(pieces), *T.SELECT_NOTES.get(task.select_note or "", ()), T.SELECT_LEAD[q["lead"]]]
+        lines += [f"{LETTERS[k]}. {o}" for k, o in enumerate(opts)]
+        lines.append(select_instruction(len(opts)))
         truth = facts.select_truth or facts.truth
-        answer = LETTERS[opts.index(truth)] if truth in opts else "?"
-    elif fmt == "fill":
+        return "\n".join(lines), LETTERS[opts.index(truth)] if truth in opts else "?"
+    if fmt == "fill":
         pieces.append(T.FILL[task.fill][q["instr"]])
         answer = facts.truth
     elif fmt == "sentence":

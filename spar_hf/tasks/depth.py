@@ -1,7 +1,10 @@
 """Depth prediction (OC, OO, single and multi view): camera-space z of 3D box centres.
 
 OC: the red object's depth is given, the blue object's is asked. OO: the red object's depth is
-given, the asked value is |z(green) - z(blue)|. Multi-view depths are in the first image's camera.
+given, the asked value is |z(green) - z(blue)|. Multi-view: each object's depth is taken in the camera
+of the image where its marker is drawn (`meta["marked_in"]`, the marker's image position per object), as
+the release states in its questions ("The depth is calculated based on the image where the markers
+corresponding to these objects are located.").
 Marked objects in the same image must have disjoint 2D boxes; depths closer than `min_gap_m`
 are skipped (too close to tell apart).
 """
@@ -12,11 +15,14 @@ from functools import partial
 
 import numpy as np
 
-from spar_hf.tasks.common import Candidate, Cam, Facts, GenConfig, SceneIndex, TaskDef, cam_depths, fmt_m, make_specs, numeric_options, sample_objects
+from spar_hf.tasks.common import Candidate, Cam, Facts, GenConfig, SceneIndex, TaskDef, fmt_m, make_specs, marker_depths, numeric_options, sample_objects
 
 
 def _sample(colours: list[str], view: str, ix: SceneIndex, rng: np.random.Generator, cfg: GenConfig) -> Candidate | str:
-    return sample_objects(ix, rng, cfg, view, colours, "point", disjoint_2d=True)
+    cand = sample_objects(ix, rng, cfg, view, colours, "point", disjoint_2d=True)
+    if isinstance(cand, Candidate) and view == "multi":
+        cand.extra["marked_in"] = [pos for _, _, _, pos in cand.marks]
+    return cand
 
 
 def _gap_margin(gap: float, cfg: GenConfig) -> list[str]:
@@ -26,7 +32,7 @@ def _gap_margin(gap: float, cfg: GenConfig) -> list[str]:
 
 
 def derive_oc(meta: dict, cams: list[Cam], cfg: GenConfig) -> Facts:
-    z = cam_depths(meta, cams[0])
+    z = marker_depths(meta, cams)
     a, b = (o["label"] for o in meta["objects"])
     facts = Facts(fields={"a": a, "b": b, "ref": fmt_m(z[0]), "val": fmt_m(z[1])}, truth=fmt_m(z[1]), value=float(z[1]),
                   options=numeric_options(float(z[1]), fmt_m, 0.1))
@@ -39,7 +45,7 @@ def derive_oc(meta: dict, cams: list[Cam], cfg: GenConfig) -> Facts:
 
 
 def derive_oo(meta: dict, cams: list[Cam], cfg: GenConfig) -> Facts:
-    z = cam_depths(meta, cams[0])
+    z = marker_depths(meta, cams)
     a, b, c = (o["label"] for o in meta["objects"])
     diff = float(z[2] - z[1])
     facts = Facts(fields={"a": a, "b": b, "c": c, "ref": fmt_m(z[0]), "val": fmt_m(abs(diff)),
@@ -55,9 +61,9 @@ def derive_oo(meta: dict, cams: list[Cam], cfg: GenConfig) -> Facts:
 
 FS = ("fill", "select", "sentence")
 DEFS = [
-    TaskDef("depth_prediction_oc", "single", FS, partial(_sample, ["red", "blue"], "single"), derive_oc, "depth_oc", "depth_oc", bench=True),
+    TaskDef("depth_prediction_oc", "single", FS, partial(_sample, ["red", "blue"], "single"), derive_oc, "depth_oc", "depth_oc", unit_note=True, bench=True),
     TaskDef("depth_prediction_oo", "single", FS, partial(_sample, ["red", "blue", "green"], "single"), derive_oo, "depth_oo", "depth_oo", bench=True),
-    TaskDef("depth_prediction_oc_mv", "multi", FS, partial(_sample, ["red", "blue"], "multi"), derive_oc, "depth_oc", "depth_oc", mv_note="depth", bench=True),
+    TaskDef("depth_prediction_oc_mv", "multi", FS, partial(_sample, ["red", "blue"], "multi"), derive_oc, "depth_oc", "depth_oc", unit_note=True, mv_note="depth", bench=True),
     TaskDef("depth_prediction_oo_mv", "multi", FS, partial(_sample, ["red", "blue", "green"], "multi"), derive_oo, "depth_oo", "depth_oo", mv_note="depth", bench=True),
 ]
 TASKS = make_specs(DEFS, "depth")

@@ -5,6 +5,8 @@ least one of which sees it. The answer picks the image with the object's largest
 whose projected 3D centre lies inside the image, and gives that centre's (u, v) in 0..1000,
 its depth (m) and the box's world-axis extents (m); spar_hf.probes.grounding turns it back into
 a 3D box and scores it by axis-aligned 3D IoU.
+Not a release task folder, so opt-in (`generate --tasks grounding_3d_mv,...`): the release's loader
+raises on record types its draw_marker.py does not know.
 """
 
 from __future__ import annotations
@@ -99,4 +101,5 @@ def verify(record: QARecord, lookup: Any = None) -> list[str]:
     return findings
 
 
-TASKS = [TaskSpec(name=TASK, family="grounding", view="multi", formats=("sentence",), generate=generate, verify=verify)]
+TASKS = [TaskSpec(name=TASK, family="grounding", view="multi", formats=("sentence",), generate=generate, verify=verify,
+                  extension=True)]

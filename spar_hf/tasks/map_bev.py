@@ -3,9 +3,11 @@
 Ground frame of the main (first) view: origin = main camera centre projected onto the floor
 plane, y = viewing direction projected horizontally, x = y x up (the observer's right), metres.
 Heights are dropped, so the floor height never matters. Three keyframes: a main view and two
-views sharing at least one visible object with it; 3-7 objects visible in them, each boxed
-(`bbox_list`, colours in spar_hf.markers.LIST_PALETTE order) on the image where its box is
-largest (`bbox_img_idx`). Main views looking (almost) straight down are not used.
+views sharing at least one visible object with it; 3-7 objects visible in them, each boxed on the
+image where its box is largest: `bbox_list` [[box, ...]] and `bbox_img_idx` [[image, ...]] as the
+release's draw_marker.py reads them (`bbox_list[0]`), which draws every box blue and names it
+object0, object1, ... in the image; the question names the objects that way. Main views looking
+(almost) straight down are not used.
 Scored with spar_hf.probes.bev (APE).
 """
 
@@ -15,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from spar_hf.markers import object_name
 from spar_hf.records import ImageRecord, QARecord, SceneRecords
 from spar_hf.tasks._videoqa import (
     RecordMaker, best_view, keyframe_path, norm_box, object_info, per_task_limit, pick, scene_id,
@@ -24,7 +27,6 @@ from spar_hf.tasks.registry import TaskSpec
 TASK = "spatial_imagination_map_mv"
 N_VIEWS = 3
 MIN_OBJECTS, MAX_OBJECTS = 3, 7
-COLOUR_NAMES = ("red", "blue", "green", "yellow", "magenta", "cyan", "orange", "purple")
 QUESTIONS = (
     "Build a bird's-eye-view map of the boxed objects.",
     "Place the boxed objects on a top-down map of the scene.",
@@ -102,7 +104,7 @@ def generate(records: SceneRecords, rng: np.random.Generator, config: Any = None
             pos, view = best_view(chosen_imgs, info.id)
             boxes.append(norm_box(view, chosen_imgs[pos]))
             idx.append(pos)
-        listed = ", ".join(f"{o.label} ({COLOUR_NAMES[i % len(COLOUR_NAMES)]} box)" for i, o in enumerate(infos))
+        listed = ", ".join(f"{object_name(TASK, i)} ({o.label})" for i, o in enumerate(infos))
         question = f"{pick(rng, QUESTIONS)} {RULES.format(objects=listed)}"
         meta = {
             "frames": [int(rec.frame_index) for rec in chosen_imgs],
@@ -111,7 +113,7 @@ def generate(records: SceneRecords, rng: np.random.Generator, config: Any = None
             "value": [[round(float(x), 4), round(float(y), 4)] for x, y in coords],
         }
         paths = [keyframe_path(sid, rec.frame_index) for rec in chosen_imgs]
-        markers = {"bbox_list": boxes, "bbox_img_idx": [idx]}
+        markers = {"bbox_list": [boxes], "bbox_img_idx": [idx]}
         out.append(maker.make("sentence", question, format_answer([o.label for o in infos], coords), paths, meta, markers))
     return out
 

@@ -104,5 +104,5 @@ def derive(meta: dict, cams: list[Cam], cfg: GenConfig) -> Facts:
 
 
 DEFS = [TaskDef("position_matching", "multi", ("fill", "select", "sentence"), sample, derive, "posmatch", "posmatch",
-                fill="box", center_note=False, select_note="box", bench=True)]
+                fill="box", center_note=False, bench=True)]
 TASKS = make_specs(DEFS, "matching")

@@ -45,6 +45,12 @@ class TaskSpec:
     generate: Callable[..., list]
     verify: Callable[..., list[str]] | None = None
     bench: bool = False  # one of the 20 SPAR-Bench tasks
+    extension: bool = False  # not a release task folder: generated only when named in --tasks
+
+
+def release_tasks() -> dict[str, TaskSpec]:
+    """The registered tasks that are release task folders (the default of `generate`)."""
+    return {name: spec for name, spec in all_tasks().items() if not spec.extension}
 
 
 @lru_cache(maxsize=1)
@@ -64,10 +70,14 @@ def all_tasks() -> dict[str, TaskSpec]:
 
 
 def select_tasks(names: str | list[str] | None) -> list[TaskSpec]:
-    """Resolve `--tasks a,b` (or None for all) to specs in registry order; unknown names are an error."""
+    """Resolve `--tasks a,b` to specs in registry order; unknown names are an error.
+
+    None means every release task folder: extensions (e.g. grounding_3d_mv) are opt-in, so a default
+    layout holds only folders the release's index script and loader know (they raise on any other type).
+    """
     table = all_tasks()
     if not names:
-        return [table[k] for k in sorted(table)]
+        return [table[k] for k in sorted(release_tasks())]
     if isinstance(names, str):
         names = [n.strip() for n in names.split(",") if n.strip()]
     unknown = [n for n in names if n not in table]

@@ -20,7 +20,7 @@ import numpy as np
 
 from spar_hf.records import QARecord, SceneRecords
 from spar_hf.tasks._videoqa import (
-    FILL_NUMBER, RecordMaker, SELECT_4, cfg, check_number, clip_frames, fmt_num, numeric_options, options_text, pick,
+    FILL_NUMBER, RecordMaker, cfg, check_number, clip_frames, fmt_num, numeric_options, pick, select_question,
     skip, video_paths,
 )
 from spar_hf.tasks.registry import TaskSpec
@@ -136,7 +136,7 @@ def generate(records: SceneRecords, rng: np.random.Generator, config: Any = None
     options, letter = numeric_options(result.area, rng)
     return [
         maker.make("fill", f"{q} {FILL_NUMBER}", area, images, meta),
-        maker.make("select", f"{q} Select the correct option from the choices provided. {options_text(options)} {SELECT_4}", letter, images, meta),
+        maker.make("select", select_question(q, options, note=""), letter, images, meta),
         maker.make("sentence", q, pick(rng, ANSWERS).format(a=area), images, meta),
     ]
 

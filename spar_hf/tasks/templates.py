@@ -10,6 +10,7 @@ ANSWERS[key] are sentence-format answers. Every pool has at least 8 question phr
 from __future__ import annotations
 
 CENTER_NOTE = "Calculate or judge based on the 3D center points of these objects."
+UNIT_NOTE = "The unit is meter."
 
 STEMS: dict[str, list[str]] = {
     "depth_oc": [
@@ -264,12 +265,8 @@ ANSWERS: dict[str, list[str]] = {
 }
 
 MV_NOTES: dict[str, list[str]] = {
-    "depth": [
-        "The depth is measured in the camera of the first image, which is the main view.",
-        "Depths refer to the camera coordinate system of the first image.",
-        "Use the first image as the main view: depths are taken along its camera's viewing axis.",
-        "All depths are expressed in the first image's camera frame, even for objects marked in other images.",
-    ],
+    # the release's sentence, verbatim from a public SPAR-7M depth_prediction_oo_mv row (docs/tasks.md)
+    "depth": ["The depth is calculated based on the image where the markers corresponding to these objects are located."],
     "view": [
         "We use the first image to reflect the main perspective, which aligns with the observer's viewpoint.",
         "The first image is positioned to serve as the main viewpoint for the observer.",
@@ -296,13 +293,13 @@ RELATION_EXPLAIN_OO = (
 )
 AFTER_MOVE = "For multiple-choice questions, consider only the state after the observer has moved."
 
-SELECT_NOTES: dict[str, str] = {
-    "rel_oc": RELATION_EXPLAIN_OC,
-    "rel_oo": RELATION_EXPLAIN_OO,
-    "imag_oc": AFTER_MOVE + " " + RELATION_EXPLAIN_OC,
-    "imag_oo": AFTER_MOVE + " " + RELATION_EXPLAIN_OO,
-    "box": "The values represent the bounding box coordinates normalized to a 0-1000 scale, with the top-left corner as the origin of the image.",
-    "camera": "Image coordinates are normalized to a 0-1000 scale, with the top-left corner as the origin of the image.",
+# sentences between a select question and its lead, one line each. position_matching and
+# camera_motion_infer have none: lmms-eval's sparbench adds the 0-1000 coordinate sentence itself.
+SELECT_NOTES: dict[str, tuple[str, ...]] = {
+    "rel_oc": (RELATION_EXPLAIN_OC,),
+    "rel_oo": (RELATION_EXPLAIN_OO,),
+    "imag_oc": (AFTER_MOVE, RELATION_EXPLAIN_OC),
+    "imag_oo": (AFTER_MOVE, RELATION_EXPLAIN_OO),
 }
 
 SELECT_LEAD = [

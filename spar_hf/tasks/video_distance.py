@@ -2,10 +2,13 @@
 
 Both use 3D box centres of objects visible somewhere in the clip. Pairs whose 3D boxes overlap
 are skipped; so are distances (or distance differences) under 0.1 m (paper 7.5).
-distance_prediction_oo_video names objects by label (only labels unique in the scene);
-distance_infer_center_oo_video marks anchor / candidates with `point_list` (red, blue, green
-in that order, each on the clip frame where the object's box is largest; `point_img_idx`); the
-three carry distinct labels so the answer can name the winner.
+Markers follow the release's draw_marker.py: distance_prediction_oo_video marks the two objects with
+`red_point` / `blue_point` (labels unique in the scene as well), `point_img_idx` [[red, blue]];
+distance_infer_center_oo_video marks anchor and candidates with `point_list` [[anchor, first,
+second]] (the release reads `point_list[0]`), drawn blue and named objectA, object0, object1 in the
+images, which is how the question names them. Each point sits on the clip frame where the object's
+box is largest among those whose marker point shows the object; the three objects carry distinct
+labels so the answer can name the winner.
 """
 
 from __future__ import annotations
@@ -17,26 +20,26 @@ import numpy as np
 
 from spar_hf.records import QARecord, SceneRecords
 from spar_hf.tasks._videoqa import (
-    CENTRE_NOTE, FILL_NAME, FILL_NUMBER, ObjectInfo, RELATION_THRESHOLD_M, RecordMaker, SELECT_2, SELECT_4,
-    best_view, boxes_overlap, check_number, clip_frames, fmt_num, norm_point, numeric_options, object_info,
-    options_text, per_task_limit, pick, scene_objects, seen_positions, selected_option, unique_labels, video_paths,
+    CENTRE_NOTE, FILL_NAME, FILL_NUMBER, ObjectInfo, RELATION_THRESHOLD_M, RecordMaker,
+    boxes_overlap, check_number, clip_frames, fmt_num, norm_point, numeric_options, object_info, per_task_limit, pick,
+    point_view, scene_objects, seen_positions, select_question, selected_option, skip, unique_labels, video_paths,
 )
 from spar_hf.tasks.registry import TaskSpec
 
 DIST_TASK = "distance_prediction_oo_video"
 INFER_TASK = "distance_infer_center_oo_video"
 DIST_QUESTIONS = (
-    "Across the video, how far apart are the {a} and the {b}?",
-    "What is the distance in meters between the {a} and the {b} seen in this video?",
-    "Estimate the straight-line distance between the {a} and the {b} in the video.",
+    "Across the video, how far apart are the {a} (red point) and the {b} (blue point)?",
+    "What is the distance in meters between the {a} (red point) and the {b} (blue point) seen in this video?",
+    "Estimate the straight-line distance between the {a} (red point) and the {b} (blue point) in the video.",
 )
 DIST_ANSWERS = (
     "The {a} and the {b} are about {d} meters apart.",
     "The distance between the {a} and the {b} is {d} meters.",
 )
 INFER_QUESTIONS = (
-    "Which is {rel} the {a} (red point): the {b} (blue point) or the {c} (green point)?",
-    "Between the {b} (blue point) and the {c} (green point), which object is {rel} the {a} (red point)?",
+    "Which is {rel} the {a} (objectA): the {b} (object0) or the {c} (object1)?",
+    "Between the {b} (object0) and the {c} (object1), which object is {rel} the {a} (objectA)?",
 )
 REL = {"closer": "closer to", "farther": "farther from"}
 
@@ -52,6 +55,9 @@ def generate_distance(records: SceneRecords, rng: np.random.Generator, config: A
     unique = unique_labels(scene_objects(records))
     objs = [object_info(records, oid) for oid in sorted(seen)]
     objs = [o for o in objs if o.label in unique]
+    views = {o.id: point_view(records.video, o.id) for o in objs}
+    skip(config, f"{DIST_TASK}: marker_occluded", sum(v is None for v in views.values()))
+    objs = [o for o in objs if views[o.id] is not None]
     pairs = [(a, b) for a, b in itertools.combinations(objs, 2) if not boxes_overlap(a, b) and _distance(a, b) >= RELATION_THRESHOLD_M]
     order = rng.permutation(len(pairs))
     maker = RecordMaker(records, DIST_TASK)
@@ -63,12 +69,15 @@ def generate_distance(records: SceneRecords, rng: np.random.Generator, config: A
             a, b = b, a
         dist = _distance(a, b)
         meta = {"frames": clip_frames(records), "objects": [a.meta(), b.meta()], "value": dist}
+        (pa, va), (pb, vb) = views[a.id], views[b.id]
+        markers = {"red_point": [norm_point(va, records.video[pa])], "blue_point": [norm_point(vb, records.video[pb])],
+                   "point_img_idx": [[pa, pb]]}
         q = pick(rng, DIST_QUESTIONS).format(a=a.label, b=b.label)
-        out.append(maker.make("fill", f"{q} {CENTRE_NOTE} {FILL_NUMBER}", fmt_num(dist), images, meta))
+        out.append(maker.make("fill", f"{q} {CENTRE_NOTE} {FILL_NUMBER}", fmt_num(dist), images, meta, markers))
         options, letter = numeric_options(dist, rng)
-        out.append(maker.make("select", f"{q} {CENTRE_NOTE} Select the correct option from the choices provided. {options_text(options)} {SELECT_4}",
-                              letter, images, meta))
-        out.append(maker.make("sentence", f"{q} {CENTRE_NOTE}", pick(rng, DIST_ANSWERS).format(a=a.label, b=b.label, d=fmt_num(dist)), images, meta))
+        out.append(maker.make("select", select_question(q, options), letter, images, meta, markers))
+        out.append(maker.make("sentence", f"{q} {CENTRE_NOTE}", pick(rng, DIST_ANSWERS).format(a=a.label, b=b.label, d=fmt_num(dist)),
+                              images, meta, markers))
     return out
 
 
@@ -85,7 +94,9 @@ def generate_infer(records: SceneRecords, rng: np.random.Generator, config: Any 
     if not records.video:
         return []
     seen = seen_positions(records.video)
-    objs = [object_info(records, oid) for oid in sorted(seen)]
+    views = {oid: point_view(records.video, oid) for oid in sorted(seen)}
+    skip(config, f"{INFER_TASK}: marker_occluded", sum(v is None for v in views.values()))
+    objs = [object_info(records, oid) for oid in sorted(seen) if views[oid] is not None]
     limit = per_task_limit(config)
     triples: list[tuple[ObjectInfo, ObjectInfo, ObjectInfo]] = []
     tried: set[tuple[int, int, int]] = set()
@@ -111,17 +122,16 @@ def generate_infer(records: SceneRecords, rng: np.random.Generator, config: Any 
         winner = b if (db < dc) == (rel == "closer") else c
         points, idx = [], []
         for obj in (anchor, b, c):
-            pos, view = best_view(records.video, obj.id)
+            pos, view = views[obj.id]
             points.append(norm_point(view, records.video[pos]))
             idx.append(pos)
-        markers = {"point_list": points, "point_img_idx": [idx]}
+        markers = {"point_list": [points], "point_img_idx": [idx]}
         meta = {"frames": clip_frames(records), "objects": [anchor.meta(), b.meta(), c.meta()], "relation": rel,
                 "distances": [db, dc], "value": winner.label}
         q = pick(rng, INFER_QUESTIONS).format(rel=REL[rel], a=anchor.label, b=b.label, c=c.label)
         out.append(maker.make("fill", f"{q} {CENTRE_NOTE} {FILL_NAME}", winner.label, images, meta, markers))
         opts = [b.label, c.label]
-        out.append(maker.make("select", f"{q} {CENTRE_NOTE} Select the correct option from the choices provided. A. {opts[0]}; B. {opts[1]}. {SELECT_2}",
-                              "AB"[opts.index(winner.label)], images, meta, markers))
+        out.append(maker.make("select", select_question(q, opts), "AB"[opts.index(winner.label)], images, meta, markers))
         sentence = f"The {winner.label} is {REL[rel]} the {anchor.label}."
         out.append(maker.make("sentence", f"{q} {CENTRE_NOTE}", sentence, images, meta, markers))
     return out

@@ -12,8 +12,11 @@ Hard vs base (each sample belongs to exactly one): a sample is *hard* when no si
 shows all its objects (the answer needs information combined across frames) or when the moved
 observer faces away (> 90 degrees, horizontally) from every clip frame that shows A (the layout
 must be mentally rotated, not read off a frame). Otherwise it is base.
-Boxes sit on the clip frame where each object's box is largest (`bbox_img_idx` in the default
-red, blue, green, yellow order of spar_hf.markers).
+Markers as the release draws them (draw_marker.py): base variants box B, C, A (and D) on the clip
+frame where each object's box is largest, `bbox_img_idx` in the order green (B), blue (C), red (A),
+yellow (D); the release draws them labelled object0, object1, object2, object3 (and the "yellow" box
+cyan), so the questions name them that way. The `_hard` variants carry no markers (the release draws
+none for them): their questions name objects by label only, so every label must be unique in the scene.
 """
 
 from __future__ import annotations
@@ -27,21 +30,23 @@ from spar_hf.geometry import look_at, world_to_camera
 from spar_hf.records import QARecord, SceneRecords
 from spar_hf.tasks._videoqa import (
     CENTRE_NOTE, ObjectInfo, RELATION_THRESHOLD_M, RecordMaker, best_view, boxes_overlap, cfg, clip_frames, norm_box,
-    object_info, per_task_limit, pick, seen_positions, skip, video_paths,
+    object_info, per_task_limit, pick, scene_objects, seen_positions, skip, unique_labels, video_paths,
 )
 from spar_hf.tasks.registry import TaskSpec
 
 MAX_PITCH_DEG = 60.0  # default; GenConfig.max_pitch_deg overrides
 MARGIN_M = 0.05
 PHRASES = {"left": "to the left", "right": "to the right", "above": "above", "below": "below", "front": "in front", "behind": "behind"}
+# {b} {c} {a} {d} carry their marker names (" (object0)" ...) in the base variants, nothing in _hard
 OC_QUESTIONS = (
-    "If you move to the 3D center of the {b} (green bbox) and face the {c} (blue bbox), where is the {a} (red bbox) relative to you?",
-    "Imagine standing at the center of the {b} (green bbox) looking toward the {c} (blue bbox). How is the {a} (red bbox) positioned relative to you?",
+    "If you move to the 3D center of the {b} and face the {c}, where is the {a} relative to you?",
+    "Imagine standing at the center of the {b} looking toward the {c}. How is the {a} positioned relative to you?",
 )
 OO_QUESTIONS = (
-    "After moving to the 3D center of the {b} (green bbox) and facing the {c} (blue bbox), where is the {a} (red bbox) relative to the {d} (yellow bbox)?",
-    "Imagine standing at the center of the {b} (green bbox) looking toward the {c} (blue bbox). From there, how is the {a} (red bbox) placed relative to the {d} (yellow bbox)?",
+    "After moving to the 3D center of the {b} and facing the {c}, where is the {a} relative to the {d}?",
+    "Imagine standing at the center of the {b} looking toward the {c}. From there, how is the {a} placed relative to the {d}?",
 )
+ROLE_ORDER = ("b", "c", "a", "d")  # bbox_img_idx / object name order: green, blue, red, yellow
 SUFFIX = "Describe left-right, above-below and front-behind from the moved observer's view."
 
 
@@ -158,6 +163,7 @@ def _generate(kind: str, hard: bool, records: SceneRecords, rng: np.random.Gener
     overlaps = _OverlapCache()
     max_pitch = float(cfg(config, "max_pitch_deg", MAX_PITCH_DEG))
     infos = {i: object_info(records, i) for i in ids}
+    unique = unique_labels(scene_objects(records))
     clip = ClipViews(records, up)
     for _ in range(limit * 40):
         if len(out) >= limit:
@@ -169,6 +175,9 @@ def _generate(kind: str, hard: bool, records: SceneRecords, rng: np.random.Gener
         objs = [infos[i] for i in chosen]
         if len({o.label for o in objs}) < len(objs):  # answers name objects by label: keep them distinct
             skip(config, f"{task}: same_label")
+            continue
+        if hard and any(o.label not in unique for o in objs):  # no markers: the label alone must pick the object
+            skip(config, f"{task}: label_not_unique")
             continue
         a, b, c = objs[:3]
         d = objs[3] if kind == "oo" else None
@@ -185,18 +194,20 @@ def _generate(kind: str, hard: bool, records: SceneRecords, rng: np.random.Gener
             continue
         if clip.is_hard([o.id for o in objs], pose) != hard:
             continue  # belongs to the other variant
-        by_colour = {"red": a, "blue": c, "green": b}
-        if d is not None:
-            by_colour["yellow"] = d
+        by_role = {"a": a, "b": b, "c": c, "d": d}
         markers: dict[str, Any] = {}
-        idx = []
-        for colour in ("red", "blue", "green", "yellow"):
-            if colour in by_colour:
-                pos, view = best_view(records.video, by_colour[colour].id)
+        names = {role: "" for role in by_role}
+        if not hard:
+            idx = []
+            for n, (role, colour) in enumerate(zip(ROLE_ORDER, ("green", "blue", "red", "yellow"))):
+                if by_role[role] is None:
+                    continue
+                pos, view = best_view(records.video, by_role[role].id)
                 markers[f"{colour}_bbox"] = [norm_box(view, records.video[pos])]
                 idx.append(pos)
-        markers["bbox_img_idx"] = [idx]
-        labels = {"a": a.label, "b": b.label, "c": c.label, "d": d.label if d else ""}
+                names[role] = f" (object{n})"
+            markers["bbox_img_idx"] = [idx]
+        labels = {role: (obj.label if obj else "") + names[role] for role, obj in by_role.items()}
         question = pick(rng, OC_QUESTIONS if kind == "oc" else OO_QUESTIONS).format(**labels)
         target = "you" if kind == "oc" else f"the {d.label}"
         answer = f"After moving to the {b.label} and facing the {c.label}, the {a.label} is {phrase(words)} relative to {target}."
