@@ -20,7 +20,7 @@ from PIL import Image
 from fixtures_sources import write_scannetpp_scene, write_structured3d_scene
 from synthetic_tree import write_synthetic_scenes
 from test_reliability_badinput import N_FRAMES, SCENE, pristine, scene  # noqa: F401 (the scene fixtures)
-from test_reliability_hostile import HUGE
+from test_reliability_hostile import HUGE, _grounding, _ingest
 
 from spar_hf.cli import main
 from spar_hf.errors import SparError
@@ -202,6 +202,68 @@ def test_depth_map_of_another_aspect_ratio_skips_its_frame_with_a_count(scene, c
     assert (f"{scene / 'depth' / '1.png'}: depth map 640x640, colour image 640x480: aspect ratios differ; "
             f"frame 1 skipped") in caplog.text
     assert f"{scene / 'depth' / '2.png'}: depth map 480x640" in caplog.text
+
+
+# --- SpatialForge ingest ------------------------------------------------------------------------
+
+def _turns(ident: str, question, answer, **fields) -> str:
+    return json.dumps({"id": ident, "image": "good.jpg", **fields, "conversations": [
+        {"from": "human", "value": question}, {"from": "gpt", "value": answer}]})
+
+
+def test_wrongly_typed_ingest_values_are_rejected_with_the_reason(tmp_path):
+    """Before: str() wrote an object answer as "{'text': 'A'}", a list label as "['cup']", the id 3.5 as
+    "3.5"; each was ingested. Now each is one `bad_value` reject; the valid records are all written."""
+    locate = "<image>\nLocate the cup."
+    box_answer = json.dumps([{"bbox_2d": [100, 200, 300, 400], "label": "cup"}])
+    hostile = [
+        (_turns("answer_object", locate, {"text": "A"}),
+         'bad_value: answer (conversations[1]) is an object ({"text": "A"}), expected text (a string or a list of text parts)'),
+        (_turns("answer_number", "<image>\nHow many cups?", 3),
+         "bad_value: answer (conversations[1]) is an integer (3), expected text (a string or a list of text parts)"),
+        (_turns("answer_bool", "<image>\nIs the cup left of the plate?", True),
+         "bad_value: answer (conversations[1]) is a boolean (true), expected text (a string or a list of text parts)"),
+        (_turns("question_part", [{"type": "image"}, {"type": "text", "text": 5}], box_answer),
+         "bad_value: question (conversations[0]) part 1 is an integer (5), expected text"),
+        (_turns("label_list", locate, json.dumps([{"bbox_2d": [100, 200, 300, 400], "label": ["cup"]}])),
+         'bad_value: label of box 1 in the answer is an array (["cup"]), expected a string'),
+        (_turns("label_number", locate, json.dumps([{"bbox_2d": [100, 200, 300, 400], "label": 3}])),
+         "bad_value: label of box 1 in the answer is an integer (3), expected a string"),
+        (_turns("field_label", locate, box_answer, boxes=[{"bbox_2d": [100, 200, 300, 400], "label": ["cup"]}]),
+         'bad_value: label of box 1 in the field is an array (["cup"]), expected a string'),
+        (json.dumps({**_grounding("x", "good.jpg"), "id": {"a": 1}}),
+         'bad_value: id is an object ({"a": 1}), expected a string or an integer'),
+        (json.dumps({**_grounding("x", "good.jpg"), "id": 3.5}), "bad_value: id is a number (3.5), expected a string or an integer"),
+        (json.dumps({**_grounding("source_list", "good.jpg"), "source": ["fs"]}),
+         'bad_value: source is an array (["fs"]), expected a string or an integer'),
+    ]
+    good = [json.dumps(_grounding("good", "good.jpg")),
+            _turns("content_list", [{"type": "image"}, {"type": "text", "text": "Locate the cup."}], box_answer),
+            json.dumps({**_grounding("x", "good.jpg"), "id": 7})]
+    rc, rejects, outputs = _ingest(tmp_path, [good[0], *(line for line, _ in hostile), *good[1:]])
+    assert rc == 0
+    assert {r["line"]: r["reason"] for r in rejects} == {2 + i: reason for i, (_, reason) in enumerate(hostile)}
+    assert sorted(o["meta"]["source_id"] for o in outputs) == ["7", "content_list", "good"]
+    (content,) = [o for o in outputs if o["meta"]["source_id"] == "content_list"]
+    assert content["conversations"][0]["value"] == "Locate the cup."
+    summary = json.loads((tmp_path / "out" / "spatialforge" / "ingest_summary.json").read_text())
+    assert (summary["in"], summary["out"], summary["rejected"]) == (13, 3, 10)
+
+
+def test_the_mapping_reads_text_parts_and_refuses_other_values():
+    from spar_hf.ingest.mapping import DEFAULTS, PATH_FIELDS, Mapping
+    from spar_hf.ingest.validate import Rejected
+
+    mapping = Mapping(paths={**{k: DEFAULTS[k] for k in PATH_FIELDS}, "question": ["q"], "answer": ["a"], "image": ["img"]})
+    ex = mapping.extract({"img": "x.jpg", "q": ["Where ", {"type": "image"}, {"text": "is it?"}], "a": "Here."})
+    assert ex.turns == [("Where is it?", "Here.")]
+    with pytest.raises(Rejected) as exc:
+        mapping.extract({"img": "x.jpg", "q": "Where?", "a": {"answer": "Here."}})
+    assert exc.value.reason == ('bad_value: answer (a) is an object ({"answer": "Here."}), expected text '
+                                '(a string or a list of text parts)')
+    with pytest.raises(Rejected) as exc:
+        mapping.extract({"img": "x.jpg", "q": "Where?", "a": "Here.", "image_sha256": 12})
+    assert exc.value.reason == "bad_value: image_sha256 is an integer (12), expected a string"
 
 
 # --- training: a row's view indices ------------------------------------------------------------
