@@ -100,6 +100,17 @@ def is_rigid(pose: np.ndarray, tol: float = 1e-3) -> bool:
     return bool(np.allclose(pose[3], [0.0, 0.0, 0.0, 1.0], atol=tol))
 
 
+ASPECT_TOLERANCE = 0.01  # relative; ScanNet pairs 1296x968 colour with 640x480 depth, 0.4 % apart
+
+
+def same_aspect(width: int, height: int, other_width: int, other_height: int, tolerance: float = ASPECT_TOLERANCE) -> bool:
+    """Whether two images have the same aspect ratio within `tolerance` (relative). A depth map is read
+    for its colour image by scaling each axis on its own, which holds only for the same field of view."""
+    if min(width, height, other_width, other_height) <= 0:
+        return False
+    return abs(width * other_height - other_width * height) <= tolerance * other_width * height
+
+
 def _cross3(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Cross product of two 3-vectors; same arithmetic as np.cross without its per-call axis handling."""
     a0, a1, a2 = a.tolist()

@@ -4,10 +4,15 @@
 Arrow) can encode, and integers of any size up to 4,300 digits, which Arrow, numpy and orjson
 refuse past 64 bits; a longer number raises a plain ValueError (not JSONDecodeError). Each reader
 turns these into a bad line or a reject with the reason instead of failing later on the whole file.
+
+Values of the wrong JSON type are the other half: `str()`, `int()` and numpy turn a list label into
+"['chair']", a segment id 1.5 into 1 and "3" into 3 without a word. `kind` and `first_non_integer`
+let readers refuse them with a reason that says what was found.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from typing import Any
@@ -68,6 +73,34 @@ def value_problem(value: Any) -> str | None:
         elif isinstance(item, list):
             stack.extend(item)
     return None
+
+
+_KINDS = {str: "a string", bool: "a boolean", int: "an integer", float: "a number", list: "an array",
+          dict: "an object"}
+SHOWN = 60  # characters of a value quoted in a reason
+
+
+def kind(value: Any) -> str:
+    """A parsed JSON value's type and (cut) JSON text for a reason: `an array (["chair"])`, `a number (1.5)`."""
+    if value is None:
+        return "null"
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=repr)
+        if string_problem(text):
+            text = json.dumps(value, default=repr)
+    except (ValueError, RecursionError):
+        text = "..."
+    if len(text) > SHOWN:
+        text = text[:SHOWN - 3] + "..."
+    return f"{_KINDS.get(type(value), type(value).__name__)} ({text})"
+
+
+def first_non_integer(values: list) -> int | None:
+    """Position of the first element of a JSON array that is not an integer (a float, even 2.0, a
+    boolean, a string, ...), or None. One C-level pass over the types for the usual all-integer array."""
+    if set(map(type, values)) <= {int}:
+        return None
+    return next(i for i, v in enumerate(values) if type(v) is not int)
 
 
 def suspect(text: str | bytes) -> bool:

@@ -17,7 +17,11 @@ centre seen through a chair in front of it. A reading at or beyond the entry kee
 object itself, or what shows through a thin or open object (the floor between chair legs). Point
 marker tasks skip occluded points (`marker_occluded`); a zero reading (no data) is not evidence.
 A depth map that cannot be decoded (e.g. a truncated PNG) skips the frame, counted in
-`scene.skipped["unreadable depth"]` and logged with the file name.
+`scene.skipped["unreadable depth"]` and logged with the file name. A depth map is read at any
+resolution by scaling each axis to the colour image's, which holds only for the same field of view:
+one whose aspect ratio differs from its colour image's by more than 1 % (`geometry.same_aspect`;
+ScanNet's 640x480 depth for 1296x968 colour is 0.4 % off) skips the frame too, counted as
+"depth aspect ratio differs from colour image" (it used to be stretched silently).
 """
 
 from __future__ import annotations
@@ -29,12 +33,14 @@ from typing import Sequence
 import numpy as np
 
 from spar_hf.errors import SparError
+from spar_hf.geometry import same_aspect
 from spar_hf.records import ImageRecord, ObjectRecord, SceneRecords, VisibleObject
-from spar_hf.scene.model import Frame, Scene
+from spar_hf.scene.model import Frame, Scene, count_skipped
 
 log = logging.getLogger(__name__)
 
 STRUCTURAL_LABELS = frozenset({"wall", "floor", "ceiling"})
+ASPECT_SKIP = "depth aspect ratio differs from colour image"
 
 
 @dataclass
@@ -188,8 +194,14 @@ def compute_scene_records(scene: Scene, frame_indices: Sequence[int], config: Vi
             try:
                 depth = read_depth(frame)
             except (OSError, ValueError, SyntaxError) as exc:
-                scene.skipped["unreadable depth"] = scene.skipped.get("unreadable depth", 0) + 1
+                count_skipped(scene.skipped, "unreadable depth")
                 log.warning("%s: unreadable depth map (%s); frame %d skipped", frame.depth_path, exc, frame.index)
+                continue
+            height, width = depth.shape
+            if not same_aspect(width, height, frame.width, frame.height):
+                count_skipped(scene.skipped, ASPECT_SKIP)
+                log.warning("%s: depth map %dx%d, colour image %dx%d: aspect ratios differ; frame %d skipped",
+                            frame.depth_path, width, height, frame.width, frame.height, frame.index)
                 continue
         else:
             if caster is None:

@@ -40,7 +40,7 @@ class BoxSpan(NamedTuple):
     start: int
     end: int
     values: tuple  # raw numbers as written (any length; validation is the caller's)
-    label: str | None
+    label: Any  # as written: a string, None when absent, or a list/number the caller refuses
     kind: str  # "object" ({"bbox_2d": ...}) or "list" (bare [..])
 
 
@@ -111,7 +111,7 @@ def find_boxes(text: str, key: str = "bbox_2d", label_key: str = "label") -> lis
                 values = [values]
             label = obj.get(label_key)
             span = match.span()
-            spans.append(_new_span(BoxSpan, (*span, tuple(values), None if label is None else str(label), "object")))
+            spans.append(_new_span(BoxSpan, (*span, tuple(values), label, "object")))
             taken.append(span)
     # Bare lists: every [...] with no bracket inside, left to right (what a `\[[^\[\]]*\]` regex
     # matches), found with str.find: cheaper than the regex engine for the one or two a text holds.

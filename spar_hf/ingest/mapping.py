@@ -13,6 +13,11 @@ records; a YAML or JSON mapping file replaces any of them, e.g.
 Which of a field's keys a record holds depends only on the record's key layout, so that is worked
 out once per layout. `extract` handles every record; `common` reads the usual one (one human/gpt
 exchange, one image path) with less work and returns what `extract` would find, or None.
+
+Values are taken as their JSON type says, never turned into text by `str()`: a question or answer
+is a string (or a list of text parts), an id and a source a string or an integer (written as its
+digits), an image_sha256 and a box label a string. Anything else is a `bad_value` reject naming the field (an object
+answer used to be written as the text "{'a': 1}", a list label as "['chair']").
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from typing import Any
 
 from spar_hf.errors import SparError
 from spar_hf.ingest.validate import Rejected
+from spar_hf.jsonvalues import kind
 
 PATH_FIELDS = ("id", "image", "image_sha256", "conversations", "question", "answer", "task", "source", "boxes", "count")
 LIST_OPTIONS = ("role_keys", "text_keys", "human_roles", "gpt_roles")
@@ -178,14 +184,18 @@ class Mapping:
             return None
         id_key, image_key, conv_key, task_key, source_key = shape
         source_id = None if id_key is None else record[id_key]
-        if source_id is not None:
+        if source_id is not None and type(source_id) is not str:
+            if type(source_id) is not int:
+                return None  # `extract` rejects it
             source_id = str(source_id)
         ref = record[image_key]
         if type(ref) is not str or not ref:
             return None
         task = None if task_key is None else record[task_key]
         source = None if source_key is None else record[source_key]
-        if source is not None:
+        if source is not None and type(source) is not str:
+            if type(source) is not int:
+                return None  # `extract` rejects it
             source = str(source)
         pair = self._pair(record[conv_key])  # last, as in `extract`: a conversion that raises does so in the same order
         if pair is None:
@@ -198,12 +208,12 @@ class Mapping:
             raise Rejected(f"not_an_object: record is a {type(record).__name__}, expected a JSON object")
         source_id, image, sha, conv, _question, _answer, task, source, boxes, count = self._scan(record)
         return Extracted(
-            None if source_id is None else str(source_id[0]),
+            None if source_id is None else _name(*source_id),
             [] if image is None else _image_refs(image[0]),
-            None if sha is None else str(sha[0]),
+            None if sha is None else _sha(*sha),
             None if task is None else task[0],
             None if task is None else task[1],
-            None if source is None else str(source[0]),
+            None if source is None else _name(*source),
             self._qa_turns(record) if self._qa_paths else self._turns(conv),
             [] if boxes is None else self._field_boxes(boxes[0]),
             None if count is None else count[0],
@@ -211,12 +221,12 @@ class Mapping:
 
     def _qa_turns(self, record: dict) -> list[tuple[str, str]]:
         """The one turn of a record whose question and answer have their own paths."""
-        question, _ = self._first(record, "question")
-        answer, _ = self._first(record, "answer")
+        question, question_path = self._first(record, "question")
+        answer, answer_path = self._first(record, "answer")
         if question is None or answer is None:
             missing = "question" if question is None else "answer"
             raise Rejected(f"missing_field: no {missing} at {', '.join(self.paths[missing])}")
-        return [(_text(question), _text(answer))]
+        return [(_text(question, f"question ({question_path})"), _text(answer, f"answer ({answer_path})"))]
 
     def _turns(self, found: tuple[Any, str] | None) -> list[tuple[str, str]]:
         """(question, answer) pairs of the conversation: each human turn followed by a gpt turn."""
@@ -231,7 +241,7 @@ class Mapping:
         human, gpt = self._human, self._gpt
         turns: list[tuple[str, str]] = []
         pending: str | None = None
-        for turn in conv:
+        for position, turn in enumerate(conv):
             if type(turn) is not dict and not isinstance(turn, dict):
                 continue
             role = turn.get(role_key)
@@ -243,9 +253,9 @@ class Mapping:
             if text is None:
                 text = next((turn[k] for k in text_keys[1:] if turn.get(k) is not None), None)
             if role in human:
-                pending = text if type(text) is str else _text(text)
+                pending = text if type(text) is str else _text(text, f"question ({name}[{position}])")
             elif role in gpt and pending is not None:
-                turns.append((pending, text if type(text) is str else _text(text)))
+                turns.append((pending, text if type(text) is str else _text(text, f"answer ({name}[{position}])")))
                 pending = None
         if not turns:
             raise Rejected(f"missing_field: {name} has no {'/'.join(self.human_roles)} turn followed by a "
@@ -286,20 +296,49 @@ class Mapping:
         out: list[tuple[Any, str | None]] = []
         for item in value:
             if isinstance(item, dict):
-                label = item.get(self.label_key)
-                out.append((item.get(self.box_key), None if label is None else str(label)))
+                out.append((item.get(self.box_key), item.get(self.label_key)))  # the label as written: `_boxes` checks it
             else:
                 out.append((item, None))
         return out
 
 
-def _text(value: Any) -> str:
-    """Turn text; Qwen message content lists keep their text parts."""
+def _text(value: Any, what: str) -> str:
+    """Turn text: a string, or a Qwen message content list of strings and `{"text": string}` parts
+    (parts without text, such as `{"type": "image"}`, add nothing); None is no text. Anything else is a
+    `bad_value` reject naming `what` (e.g. "answer (conversations[1])")."""
     if type(value) is str:
         return value
-    if isinstance(value, list):
-        return "".join(str(p.get("text", "")) if isinstance(p, dict) else str(p) for p in value)
-    return "" if value is None else str(value)
+    if value is None:
+        return ""
+    if type(value) is not list:
+        raise Rejected(f"bad_value: {what} is {kind(value)}, expected text (a string or a list of text parts)")
+    parts = []
+    for i, part in enumerate(value):
+        if type(part) is dict:
+            part = part.get("text")
+            if part is None:
+                continue
+        if type(part) is not str:
+            raise Rejected(f"bad_value: {what} part {i} is {kind(part)}, expected text")
+        parts.append(part)
+    return "".join(parts)
+
+
+def _sha(value: Any, key: str) -> str:
+    """An image_sha256 is a string; `bad_value` reject otherwise."""
+    if type(value) is not str:
+        raise Rejected(f"bad_value: {key} is {kind(value)}, expected a string")
+    return value
+
+
+def _name(value: Any, key: str) -> str:
+    """A record id or image source as text: a string, or an integer's digits; `bad_value` reject for
+    anything else (a float, a boolean, a list, an object)."""
+    if type(value) is int:
+        return str(value)
+    if type(value) is not str:
+        raise Rejected(f"bad_value: {key} is {kind(value)}, expected a string or an integer")
+    return value
 
 
 def _image_refs(value: Any) -> list[str]:

@@ -28,7 +28,7 @@ from spar_hf.ingest.mapping import Extracted, Mapping
 from spar_hf.ingest.readers import RawRecord, detect_format, iter_records
 from spar_hf.ingest.tasks import TASKS, infer_format, infer_task, normalise_task
 from spar_hf.ingest.validate import Rejected, check_box, check_count
-from spar_hf.jsonvalues import string_problem
+from spar_hf.jsonvalues import kind, string_problem
 from spar_hf.records import FORMATS
 from spar_hf.report import RejectLog, Summary
 
@@ -260,8 +260,8 @@ class _Ingester:
                 continue
             for i, span in enumerate(spans, 1):
                 values = span.values
-                if span.label is not None and (problem := string_problem(span.label)):
-                    raise Rejected(f"bad_value: label of box {i} in the {where}: {problem}")
+                if span.label is not None:
+                    _check_label(span.label, where, i)
                 # a bare list holds numbers only (find_boxes checks), so the range check is all a valid one needs
                 if span.kind == "list" and len(values) == 4 and 0 <= values[0] < values[2] <= 1000 \
                         and 0 <= values[1] < values[3] <= 1000:
@@ -271,6 +271,8 @@ class _Ingester:
                 rows.append({"in": where, "label": span.label, "bbox": [x1, y1, x2, y2],
                              "bbox_px": [x1 * w / 1000, y1 * h / 1000, x2 * w / 1000, y2 * h / 1000]})
         for i, (values, label) in enumerate(field_boxes, 1):
+            if label is not None:
+                _check_label(label, "field", i)
             x1, y1, x2, y2 = check_box(values, "field", i)
             rows.append({"in": "field", "label": label, "bbox": [x1, y1, x2, y2],
                          "bbox_px": [x1 * w / 1000, y1 * h / 1000, x2 * w / 1000, y2 * h / 1000]})
@@ -325,6 +327,14 @@ class _Ingester:
             "meta": meta,
         }, option=_NEWLINE))
         sink.count += 1
+
+
+def _check_label(label: Any, where: str, index: int) -> None:
+    """A box label is a string UTF-8 can encode; a list or a number is refused, not written as "['chair']"."""
+    if type(label) is not str:
+        raise Rejected(f"bad_value: label of box {index} in the {where} is {kind(label)}, expected a string")
+    if problem := string_problem(label):
+        raise Rejected(f"bad_value: label of box {index} in the {where}: {problem}")
 
 
 def _missing(path: Path) -> None:

@@ -9,7 +9,10 @@ We keep ScanNet's raw mesh frame (the poses live in it) and ignore `<scene>.txt`
 Bad frames (pose missing, unparsable, non-finite, or not rigid; colour image missing or
 unreadable) are skipped and counted in `Scene.skipped`; aggregation segments missing from
 segs.json are ignored (counted), and an object left with no vertex is dropped (counted).
-Missing required files raise SparError naming the file.
+Missing required files raise SparError naming the file, and so do values of the wrong type that
+would otherwise be coerced (a segment id 1.5 or "3", a label given as a list, a string objectId)
+and a mesh with a non-finite vertex: the mesh is the ground truth of every box, visibility test and
+ray cast, so a corrupt one rejects the scene rather than dropping objects without a word.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import numpy as np
 
 from spar_hf.errors import SparError
 from spar_hf.geometry import is_rigid
+from spar_hf.jsonvalues import first_non_integer, kind, too_many_digits
 from spar_hf.scene.model import Frame, Object3D, Scene
 
 log = logging.getLogger(__name__)
@@ -49,8 +53,11 @@ def _require(path: Path) -> Path:
 def _read_json(path: Path) -> dict:
     try:
         data = json.loads(_require(path).read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+    except (UnicodeDecodeError, RecursionError) as exc:
         raise SparError(f"{path}: not valid JSON ({exc})") from None
+    except ValueError as exc:  # JSONDecodeError, or a number past Python's digit limit (a plain ValueError)
+        reason = exc if isinstance(exc, json.JSONDecodeError) else too_many_digits()
+        raise SparError(f"{path}: not valid JSON ({reason})") from None
     if not isinstance(data, dict):
         raise SparError(f"{path}: expected a JSON object, found {type(data).__name__}")
     return data
@@ -74,6 +81,58 @@ def read_intrinsics(path: Path) -> np.ndarray:
     if not np.all(np.isfinite(k)) or k[0, 0] <= 0 or k[1, 1] <= 0:
         raise SparError(f"{path}: bad intrinsics (non-finite or non-positive focal length)")
     return k
+
+
+def read_mesh(ply: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Vertices (V, 3) and faces (F, 3) of a PLY mesh; SparError naming the file when it cannot be
+    read or a vertex coordinate is NaN or infinite (trimesh keeps them, and such a vertex silently
+    turned its object's box into NaN: never visible, no message)."""
+    import trimesh
+
+    try:
+        mesh = trimesh.load(_require(ply), process=False, force="mesh")
+    except SparError:
+        raise
+    except Exception as exc:  # trimesh raises many types for broken files
+        raise SparError(f"{ply}: unreadable mesh ({exc})") from None
+    vertices = np.asarray(mesh.vertices, dtype=float)
+    bad = np.flatnonzero(~np.isfinite(vertices).all(axis=1)) if vertices.size else np.zeros(0, dtype=np.int64)
+    if bad.size:
+        raise SparError(f"{ply}: {bad.size} of {len(vertices)} mesh vertices are not finite (NaN or infinity; "
+                        f"first: vertex {bad[0]} = {vertices[bad[0]].tolist()})")
+    return vertices, np.asarray(mesh.faces, dtype=np.int64)
+
+
+def integer_ids(values: object, where: str) -> np.ndarray:
+    """A JSON array of integer ids as int64; SparError naming `where` and the first element of another
+    type (numpy would truncate 1.5 to 1 and parse "3") or outside the 64-bit range."""
+    if not isinstance(values, list):
+        raise SparError(f"{where} is {kind(values)}, expected an array of integers")
+    bad = first_non_integer(values)
+    if bad is not None:
+        raise SparError(f"{where}[{bad}] is {kind(values[bad])}, expected an integer")
+    try:
+        return np.asarray(values, dtype=np.int64)
+    except OverflowError:
+        big = next(i for i, v in enumerate(values) if not -2 ** 63 <= v < 2 ** 63)
+        raise SparError(f"{where}[{big}] = {values[big]} is outside the signed 64-bit range") from None
+
+
+def segment_group(group: object, where: str) -> tuple[int, str, np.ndarray]:
+    """(objectId, label, segment ids) of one aggregation segGroup, each of its JSON type; SparError naming
+    `where` otherwise (a list label used to become the label "['chair']", segment 1.5 segment 1).
+    ScanNet++ groups may carry their id as `id`."""
+    if not isinstance(group, dict):
+        raise SparError(f"{where} is {kind(group)}, expected an object")
+    object_id = group.get("objectId", group.get("id"))
+    for name, value, expected in (("objectId", object_id, int), ("label", group.get("label"), str)):
+        if value is None:
+            raise SparError(f"{where} has no {name}")
+        if type(value) is not expected:
+            raise SparError(f"{where}: {name} is {kind(value)}, expected {'an integer' if expected is int else 'a string'}")
+    if "segments" not in group:
+        raise SparError(f"{where} has no segments")
+    return object_id, group["label"], integer_ids(group["segments"], f"{where}: segments")
 
 
 def oriented_box(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -107,11 +166,12 @@ def _read_objects(folder: Path, name: str, n_vertices: int, vertices: np.ndarray
         agg_path = folder / f"{name}_vh_clean.aggregation.json"
     segs = _read_json(segs_path)
     agg = _read_json(agg_path)
-    try:
-        seg_indices = np.asarray(segs["segIndices"], dtype=np.int64)
-        groups = list(agg["segGroups"])
-    except (KeyError, TypeError, ValueError, OverflowError) as exc:
-        raise SparError(f"{segs_path if 'segIndices' not in segs else agg_path}: malformed ({exc!r})") from None
+    if "segIndices" not in segs:
+        raise SparError(f"{segs_path}: no segIndices")
+    seg_indices = integer_ids(segs["segIndices"], f"{segs_path}: segIndices")
+    groups = agg.get("segGroups")
+    if not isinstance(groups, list):
+        raise SparError(f"{agg_path}: segGroups is {kind(groups)}, expected an array")
     if seg_indices.shape != (n_vertices,):
         raise SparError(f"{segs_path}: {seg_indices.size} segment ids for {n_vertices} mesh vertices")
     order = np.argsort(seg_indices, kind="stable")
@@ -120,12 +180,8 @@ def _read_objects(folder: Path, name: str, n_vertices: int, vertices: np.ndarray
     where = {int(s): (int(a), int(b)) for s, a, b in zip(seg_ids, starts, ends)}
     objects = []
     for n, group in enumerate(groups):
-        try:
-            object_id = int(group["objectId"])
-            label = str(group["label"])
-            segments = [int(s) for s in group["segments"]]
-        except (KeyError, TypeError, ValueError, OverflowError) as exc:
-            raise SparError(f"{agg_path}: segGroups[{n}] malformed ({exc!r})") from None
+        object_id, label, segment_ids = segment_group(group, f"{agg_path}: segGroups[{n}]")
+        segments = segment_ids.tolist()
         missing = [s for s in segments if s not in where]
         if missing:
             skipped["aggregation segment missing"] = skipped.get("aggregation segment missing", 0) + len(missing)
@@ -209,17 +265,9 @@ def _read_frames(folder: Path, intrinsics: np.ndarray, skipped: dict[str, int]) 
 
 def read_scene(path: str | Path) -> Scene:
     """Load one ScanNet-layout scene folder into the common model (raw mesh frame, z up)."""
-    import trimesh
-
     folder = Path(path)
     name = folder.name
-    ply = _require(folder / f"{name}_vh_clean_2.ply")
-    try:
-        mesh = trimesh.load(ply, process=False, force="mesh")
-    except Exception as exc:
-        raise SparError(f"{ply}: unreadable mesh ({exc})") from None
-    vertices = np.asarray(mesh.vertices, dtype=float)
-    faces = np.asarray(mesh.faces, dtype=np.int64)
+    vertices, faces = read_mesh(folder / f"{name}_vh_clean_2.ply")
     skipped: dict[str, int] = {}
     objects = _read_objects(folder, name, len(vertices), vertices, skipped)
     intrinsics = read_intrinsics(folder / "intrinsic" / "intrinsic_color.txt")

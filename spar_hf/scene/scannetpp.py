@@ -38,7 +38,9 @@ Choices (docs/sources.md):
 - Every annotated object is kept with its label, room shell (wall, floor, ceiling) included, as
   in the ScanNet reader; visibility's `exclude_labels` keeps those out of the questions.
 - Missing scene-level files (pose JSON, mesh, segments, annotations) raise SparError naming the
-  file; bad frames and unusable objects are skipped and counted in `Scene.skipped`.
+  file, as do values of the wrong type (segment ids that are not integers, a label that is not a
+  string) and non-finite mesh vertices (the ScanNet reader's rules); bad frames and unusable objects
+  are skipped and counted in `Scene.skipped`.
 """
 
 from __future__ import annotations
@@ -52,7 +54,8 @@ import numpy as np
 from spar_hf.errors import SparError
 from spar_hf.geometry import is_rigid
 from spar_hf.scene.model import Frame, Object3D, Scene, count_skipped
-from spar_hf.scene.scannet import oriented_box
+from spar_hf.jsonvalues import too_many_digits
+from spar_hf.scene.scannet import integer_ids, oriented_box, read_mesh, segment_group
 
 DEPTH_SCALE = 1000.0  # depth PNG value / 1000 = metres
 POSE_FILE = "iphone/pose_intrinsic_imu.json"
@@ -87,8 +90,10 @@ def _load_json(path: Path) -> object:
     try:
         with path.open(encoding="utf-8") as handle:
             return json.load(handle)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise SparError(f"{path}: unreadable JSON ({exc})") from exc
+    except ValueError:  # a number past Python's digit limit: a plain ValueError
+        raise SparError(f"{path}: unreadable JSON ({too_many_digits()})") from None
 
 
 def _frame_number(stem: str) -> int | None:
@@ -168,18 +173,12 @@ def _read_frames(scene_dir: Path, skipped: dict[str, int]) -> list[Frame]:
 
 
 def _read_mesh(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    import trimesh
-
     if not path.is_file():
         raise SparError(f"{path}: missing (required ScanNet++ file)")
-    try:
-        mesh = trimesh.load(path, process=False, force="mesh")
-    except Exception as exc:  # trimesh raises many types for broken files
-        raise SparError(f"{path}: unreadable mesh ({exc})") from exc
-    vertices = np.asarray(mesh.vertices, dtype=float)
+    vertices, faces = read_mesh(path)
     if len(vertices) == 0:
         raise SparError(f"{path}: mesh has no vertices")
-    return vertices, np.asarray(mesh.faces, dtype=np.int64)
+    return vertices, faces
 
 
 def _read_objects(scene_dir: Path, vertices: np.ndarray, skipped: dict[str, int]) -> list[Object3D]:
@@ -188,10 +187,7 @@ def _read_objects(scene_dir: Path, vertices: np.ndarray, skipped: dict[str, int]
     seg_indices = segments.get("segIndices") if isinstance(segments, dict) else None
     if not isinstance(seg_indices, list):
         raise SparError(f"{segs_path}: no 'segIndices' list")
-    try:
-        seg_indices = np.asarray(seg_indices, dtype=np.int64)
-    except (TypeError, ValueError) as exc:
-        raise SparError(f"{segs_path}: segIndices are not integers ({exc})") from exc
+    seg_indices = integer_ids(seg_indices, f"{segs_path}: segIndices")
     if len(seg_indices) != len(vertices):
         raise SparError(f"{segs_path}: {len(seg_indices)} segIndices for {len(vertices)} mesh vertices")
 
@@ -208,21 +204,13 @@ def _read_objects(scene_dir: Path, vertices: np.ndarray, skipped: dict[str, int]
     objects: list[Object3D] = []
     seen: set[int] = set()
     for position, group in enumerate(groups):
-        if not isinstance(group, dict):
-            raise SparError(f"{anno_path}: segGroups[{position}] is not an object")
-        object_id = group.get("objectId", group.get("id"))
-        label = group.get("label")
-        if not isinstance(object_id, int) or not isinstance(label, str) or not isinstance(group.get("segments"), list):
-            raise SparError(f"{anno_path}: segGroups[{position}] lacks an integer objectId, a label or a segments list")
+        object_id, label, segment_ids = segment_group(group, f"{anno_path}: segGroups[{position}]")
         if object_id in seen:
             count_skipped(skipped, "duplicate objectId")
             continue
         seen.add(object_id)
         label = label.strip()
-        try:
-            wanted = np.unique(np.asarray(group["segments"], dtype=np.int64))
-        except (TypeError, ValueError) as exc:
-            raise SparError(f"{anno_path}: segGroups[{position}] segments are not integers ({exc})") from exc
+        wanted = np.unique(segment_ids)
         at = np.clip(np.searchsorted(seg_ids, wanted), 0, max(len(seg_ids) - 1, 0))
         found = at[seg_ids[at] == wanted] if len(seg_ids) else at[:0]
         parts = [order[starts[i]:starts[i] + counts[i]] for i in found]

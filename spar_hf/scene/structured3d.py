@@ -48,24 +48,31 @@ Choices (docs/sources.md):
   up to `OBJECT_SAMPLES` of its own pixels per render as extra vertices, so small objects have
   vertices too. A vertex belongs to the object whose instance id it was sampled from. The floor
   renders give the room_size task its floor.
-- Missing `bbox_3d.json` or `2D_rendering/` raise SparError naming it; a render with a missing
-  colour/depth image or a malformed `camera_pose.txt` (anything but 12 finite numbers, positive
-  fields of view, forward not parallel to up) is skipped and counted; instance ids without a box
-  are counted once per id.
+- Missing `bbox_3d.json` or `2D_rendering/` raise SparError naming it, and so does a box whose ID
+  is not an integer or whose numbers are not numbers (no `int("3")`, no truncated 3.5); a render
+  with a missing colour/depth image, a colour image of another aspect ratio than its depth map
+  (the camera is derived from the depth map's size) or a malformed `camera_pose.txt` (anything but
+  12 finite numbers, positive fields of view, forward not parallel to up) is skipped and counted;
+  instance ids without a box are counted once per id.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import logging
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
 from spar_hf.errors import SparError
+from spar_hf.geometry import same_aspect
+from spar_hf.jsonvalues import kind, too_many_digits
 from spar_hf.scene.model import Frame, Object3D, Scene, count_skipped
 from spar_hf.scene.scannet import oriented_box
+
+log = logging.getLogger(__name__)
 
 DEPTH_SCALE = 1000.0
 MM = 1000.0  # positions and boxes are millimetres
@@ -147,6 +154,17 @@ def _read_png(path: Path) -> np.ndarray:
         return np.asarray(image)
 
 
+def _image_size(path: Path) -> tuple[int, int] | None:
+    """(width, height) from an image's header; None when it cannot be opened."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            return image.size
+    except (OSError, Image.DecompressionBombError):
+        return None
+
+
 def _optional_png(path: Path, skipped: dict[str, int]) -> np.ndarray | None:
     """A PNG that a render may lack (instance, semantic): None when absent or unreadable (counted)."""
     if not path.is_file():
@@ -182,23 +200,38 @@ def _read_boxes(scene_dir: Path) -> dict[int, tuple[np.ndarray, np.ndarray, np.n
     try:
         with path.open(encoding="utf-8") as handle:
             entries = json.load(handle)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise SparError(f"{path}: unreadable JSON ({exc})") from exc
+    except ValueError:  # a number past Python's digit limit: a plain ValueError
+        raise SparError(f"{path}: unreadable JSON ({too_many_digits()})") from None
     if not isinstance(entries, list):
         raise SparError(f"{path}: expected a list of boxes")
     boxes = {}
     for position, entry in enumerate(entries):
-        try:
-            object_id = int(entry["ID"])
-            basis = np.asarray(entry["basis"], dtype=float).reshape(3, 3)
-            coeffs = np.abs(np.asarray(entry["coeffs"], dtype=float).reshape(3))
-            centroid = np.asarray(entry["centroid"], dtype=float).reshape(3)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise SparError(f"{path}: box [{position}] malformed ({exc!r}); needs ID, basis 3x3, coeffs 3, centroid 3") from exc
+        where = f"{path}: box [{position}]"
+        if not isinstance(entry, dict) or not {"ID", "basis", "coeffs", "centroid"} <= entry.keys():
+            raise SparError(f"{where} malformed; needs ID, basis 3x3, coeffs 3, centroid 3")
+        object_id = entry["ID"]
+        if type(object_id) is not int:
+            raise SparError(f"{where}: ID is {kind(object_id)}, expected an integer")
+        basis, coeffs, centroid = (_numbers(entry[name], size, f"{where} (ID {object_id}): {name}")
+                                   for name, size in (("basis", 9), ("coeffs", 3), ("centroid", 3)))
+        basis, coeffs = basis.reshape(3, 3), np.abs(coeffs)
         if not (np.all(np.isfinite(basis)) and np.all(np.isfinite(coeffs)) and np.all(np.isfinite(centroid))):
             raise SparError(f"{path}: box [{position}] (ID {object_id}) has non-finite numbers")
         boxes[object_id] = (basis, coeffs, centroid)
     return boxes
+
+
+def _numbers(value: object, size: int, where: str) -> np.ndarray:
+    """`size` numbers from a JSON array (or array of arrays, as `basis` is written); SparError naming
+    `where` for another count or an element that is not a number (numpy would parse "1.5" or take a
+    boolean as 1)."""
+    items = value if isinstance(value, list) else None
+    flat = None if items is None else [x for item in items for x in (item if isinstance(item, list) else (item,))]
+    if flat is None or len(flat) != size or not all(type(x) is int or type(x) is float for x in flat):
+        raise SparError(f"{where} is {kind(value)}, expected {size} numbers")
+    return np.asarray(flat, dtype=float)
 
 
 def box_corners(basis: np.ndarray, coeffs: np.ndarray, centroid: np.ndarray) -> np.ndarray:
@@ -320,6 +353,15 @@ def read_scene(path: Path, mesh_stride: int = MESH_STRIDE_PX) -> Scene:
                 count_skipped(skipped, "render with non single-channel depth.png")
                 continue
             height, width = depth_m.shape
+            colour_size = _image_size(colour)
+            if colour_size is None:
+                count_skipped(skipped, "render with unreadable colour image")
+                continue
+            if not same_aspect(*colour_size, width, height):
+                count_skipped(skipped, "render whose colour image and depth map differ in aspect ratio")
+                log.warning("%s: colour image %dx%d, depth map %dx%d: aspect ratios differ; render skipped",
+                            colour, *colour_size, width, height)
+                continue
             try:
                 pose, intrinsics = camera_from_pose_file(np.loadtxt(camera_path, dtype=float, ndmin=1), width, height)
             except (ValueError, OSError):

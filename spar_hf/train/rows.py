@@ -106,7 +106,7 @@ def decode_chunk(sample: dict[str, Any], frames_as: str = "array") -> Chunk:
             raise IncompleteSample(f"sample {key} @ {url}: {kind} {missing or 'none'} missing of {n} images")
     for j, row in enumerate(meta["rows"]):
         views = row.get("views") if isinstance(row, dict) else None
-        if not isinstance(views, list) or not views or not all(isinstance(v, int) and 0 <= v < n for v in views):
+        if not isinstance(views, list) or not views or not all(type(v) is int and 0 <= v < n for v in views):
             raise IncompleteSample(f"sample {key} @ {url}: row {j} names images outside 0..{n - 1}")
     chunk = Chunk(key, url, meta["rows"], [None] * n, None, None, None, has_depth, bool(meta.get("markers_baked")),
                   frames_as)
