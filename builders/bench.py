@@ -26,7 +26,10 @@ from spar_hf.errors import SparError
 from spar_hf.layout.reader import Entry, Problem, SparLayout
 from spar_hf.markers import draw_on, placements
 from spar_hf.outputs import file_sha256
-from spar_hf.packs import PackContent, metadata_bytes, write_pack
+from spar_hf.packs import METADATA_ROWS_PER_GROUP, Metadata, PackContent, write_pack
+
+
+RGBD_ROWS_PER_GROUP = 16  # bench-rgbd rows buffered before a write: ~40 MB of depth arrays
 
 
 @dataclass
@@ -126,15 +129,18 @@ def build_bench(spar_dir: str | Path, config: str, path: str | Path,
         names = [member_name(entry.source, p) for p in record.images]
         images = drawn_images(colour_paths(files, entry), names, record.markers, record.task, ids[cand.ref])
         members.update(images)
-        rows.append(bench_row(ids[cand.ref], record, [name for name, _ in images],
-                              hub_rgbd(files, entry) if spec.rgbd else None))
+        rows.append((entry, bench_row(ids[cand.ref], record, [name for name, _ in images])))
         tasks[record.task] += 1
         if on_row is not None:
             on_row()
     result = BenchResult(len(rows), n_candidates + len(problems), rejects, problems, notes,
                          len(candidates) - len(drawn), dict(tasks))
     if rows:
-        result.bytes = write_pack(path, PackContent(members, {config: metadata_bytes(stored_features(spec), rows)}))
+        # bench-rgbd's depth is float arrays (the hub's form: 1.2 MB a 640x480 view): made as the member is
+        # written, RGBD_ROWS_PER_GROUP at a time, never all at once
+        made = ({**row, **hub_rgbd(files, entry)} for entry, row in rows) if spec.rgbd else (row for _, row in rows)
+        metadata = Metadata(stored_features(spec), made, RGBD_ROWS_PER_GROUP if spec.rgbd else METADATA_ROWS_PER_GROUP)
+        result.bytes = write_pack(path, PackContent(members, {config: metadata}))
         result.sha256 = file_sha256(path)
         result.member_bytes = sum(len(m) if isinstance(m, bytes) else Path(m).stat().st_size for m in members.values())
     return result

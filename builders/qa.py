@@ -19,7 +19,7 @@ from spar_hf.builders.spar import (CONFIGS, RGBD, member_name, qa_row, rgbd_colu
 from spar_hf.outputs import file_sha256
 from spar_hf.errors import SparError
 from spar_hf.layout.reader import Entry, Problem, QAFile, SparLayout, read_entry
-from spar_hf.packs import PackContent, metadata_bytes, write_pack
+from spar_hf.packs import Metadata, PackContent, write_pack
 
 
 @dataclass
@@ -177,7 +177,7 @@ def build_pack(job: PackJob) -> PackResult:
     finally:
         for handle in handles.values():
             handle.close()
-    metadata = {c: metadata_bytes(stored_features(CONFIGS[c]), rows[c]) for c in job.configs if rows[c]}
+    metadata = {c: Metadata(stored_features(CONFIGS[c]), rows[c]) for c in job.configs if rows[c]}
     content = PackContent(dict(members), metadata)
     size = write_pack(job.path, content) if metadata else 0
     return PackResult(

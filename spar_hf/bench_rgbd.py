@@ -49,7 +49,7 @@ def hub_rgbd_values(depth_png: Sequence[np.ndarray], poses: Sequence[np.ndarray]
     depth, pose, k_colour, k_depth = [], [], [], []
     for png, p, k, size in zip(depth_png, poses, intrinsics, colour_sizes, strict=True):
         png = np.asarray(png)
-        depth.append((png.astype(np.float32) / np.float32(DEPTH_PNG_PER_METRE)).tolist())
+        depth.append(png.astype(np.float32) / np.float32(DEPTH_PNG_PER_METRE))  # an array: datasets writes it as is
         pose.append(np.asarray(p, np.float32).reshape(16).tolist())
         k_colour.append(homogeneous(k).astype(np.float32).reshape(16).tolist())
         k_depth.append(homogeneous(depth_intrinsics(k, size, (png.shape[1], png.shape[0]))).astype(np.float32).reshape(16).tolist())

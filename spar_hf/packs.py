@@ -49,17 +49,15 @@ def _zipinfo(name: str) -> zipfile.ZipInfo:
     return info
 
 
-def metadata_bytes(features: Any, rows: Iterable[dict[str, Any]]) -> bytes:
-    """Rows as Parquet with datasets' writer, so the file's schema carries the `features` exactly."""
-    import pyarrow as pa
-    from datasets.arrow_writer import ParquetWriter
+@dataclass
+class Metadata:
+    """One config's rows for a pack: written with datasets' ParquetWriter, so the member's schema carries
+    `features` exactly. `rows` is consumed once, while the member is written (rows holding big arrays,
+    bench-rgbd's depth, can be made as they are written); `rows_per_group` bounds what is buffered."""
 
-    stream = pa.BufferOutputStream()
-    writer = ParquetWriter(stream=stream, features=features, writer_batch_size=METADATA_ROWS_PER_GROUP)
-    for row in rows:
-        writer.write(row)
-    writer.finalize(close_stream=False)
-    return stream.getvalue().to_pybytes()
+    features: Any
+    rows: Iterable[dict[str, Any]]
+    rows_per_group: int = METADATA_ROWS_PER_GROUP
 
 
 @dataclass
@@ -67,11 +65,22 @@ class PackContent:
     """What goes into one pack: image members (name -> file on disk or bytes) and metadata per config."""
 
     members: dict[str, Path | bytes]
-    metadata: dict[str, bytes]  # config -> Parquet bytes (metadata_bytes)
+    metadata: dict[str, Metadata]
+
+
+def _write_metadata(stream: BinaryIO, metadata: Metadata) -> int:
+    from datasets.arrow_writer import ParquetWriter
+
+    writer = ParquetWriter(stream=stream, features=metadata.features, writer_batch_size=metadata.rows_per_group)
+    for row in metadata.rows:
+        writer.write(row)
+    rows, _ = writer.finalize(close_stream=False)
+    return rows
 
 
 def write_pack(path: str | Path, content: PackContent) -> int:
-    """Write the pack atomically: image members in name order, then the metadata members; returns bytes."""
+    """Write the pack atomically: image members in name order, then the metadata members, streamed into
+    the zip (zip64 sizes: a bench-rgbd metadata member passes 4 GB at SPAR scale); returns bytes."""
     path = Path(path)
     with atomic_open(path, "wb", encoding=None) as handle:
         with zipfile.ZipFile(handle, "w", allowZip64=True) as archive:
@@ -80,7 +89,8 @@ def write_pack(path: str | Path, content: PackContent) -> int:
                 data = source if isinstance(source, bytes) else Path(source).read_bytes()
                 archive.writestr(_zipinfo(name), data)
             for config in sorted(content.metadata):
-                archive.writestr(_zipinfo(metadata_member(config)), content.metadata[config])
+                with archive.open(_zipinfo(metadata_member(config)), "w", force_zip64=True) as member:
+                    _write_metadata(member, content.metadata[config])
         size = handle.tell()
     return size
 

@@ -26,7 +26,8 @@ def test_row_values_in_the_hub_layout():
     pose = np.arange(16, dtype=float).reshape(4, 4)
     k = np.array([[100.0, 0, 1.5], [0, 100.0, 1.5], [0, 0, 1]])  # colour 4x4 px, depth 2x2 px
     got = hub_rgbd_values([png], [pose], [k], [(4, 4)])
-    assert got["depth"] == [[[0.0, 1.5], [2.75, pytest.approx(65.535)]]]
+    assert [d.tolist() for d in got["depth"]] == [[[0.0, 1.5], [2.75, pytest.approx(65.535)]]]
+    assert got["depth"][0].dtype == np.float32
     assert got["pose"] == [list(range(16))]
     assert got["intrinsic_color"] == [[100, 0, 1.5, 0, 0, 100, 1.5, 0, 0, 0, 1, 0, 0, 0, 0, 1]]
     # half the resolution: f 50, centre (1.5 + 0.5) / 2 - 0.5 = 0.5
