@@ -1,9 +1,11 @@
-"""Build: the SpatialForge ingest hot path is compiled with Cython when it can be, pure Python otherwise.
+"""Build: pure Python by default; `SPAR_HF_COMPILE=1` also compiles the SpatialForge ingest hot path with Cython.
 
-The compiled modules are the same source files (no .pyx): Cython turns the interpreter's work per
-record into C calls, about a fifth less time per record (benchmarks/ingest.py). A missing compiler
-or a failed compile leaves the pure Python modules in use; `SPAR_HF_PURE=1` skips compiling.
-`spar_hf._compiled` makes an edited source win over an older compiled module.
+The default install needs no compiler and no Cython and takes seconds. The compiled modules are the
+same source files (no .pyx): Cython turns the interpreter's work per record into C calls, x1.2-1.4
+ingest throughput (benchmarks/ingest.py), for about a minute of install and a C toolchain, so it is
+opt-in: Cython is then a build requirement (setup_requires, which setuptools' PEP 517 backend hands
+to pip), and a failed compile still leaves the pure modules. `spar_hf._compiled` makes an edited
+source win over an older compiled module.
 """
 
 from __future__ import annotations
@@ -34,12 +36,16 @@ class OptionalBuildExt(build_ext):
             print(f"spar-hf: {ext.name} not compiled ({exc}); using pure Python", file=sys.stderr)
 
 
+COMPILE = os.environ.get("SPAR_HF_COMPILE") == "1"
+
+
 def ext_modules() -> list:
-    if os.environ.get("SPAR_HF_PURE"):
+    if not COMPILE:
         return []
     try:
         from Cython.Build import cythonize
-    except ImportError:
+    except ImportError:  # only when pip was told not to install build requirements
+        print("spar-hf: SPAR_HF_COMPILE=1 but Cython is not installed; using pure Python", file=sys.stderr)
         return []
     sources = [name.replace(".", "/") + ".py" for name in COMPILED]
     extensions = cythonize(sources, build_dir="build/cython", quiet=True,
@@ -57,5 +63,6 @@ setup(
     packages=find_packages(include=["spar_hf", "spar_hf.*"]) + list(PACKAGE_DIR),
     package_dir=PACKAGE_DIR,
     ext_modules=ext_modules(),
+    setup_requires=["Cython>=3.0"] if COMPILE else [],
     cmdclass={"build_ext": OptionalBuildExt},
 )

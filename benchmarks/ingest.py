@@ -6,8 +6,9 @@ that process's own peak RSS. Throughput is records per CPU-second of that proces
 shared machine wall time mostly measures the neighbours), wall rate printed too, and as a yardstick
 for the machine the same file parsed with plain `json.loads`. Reference: 50,000 records/s (the
 issue's target); ratio = ours / reference.
-The JSON measures the installed hot path (Cython-compiled by `pip install`, see setup.py); the larger
-file is also ingested with `SPAR_HF_PURE=1` (the same sources, interpreted) and that rate printed.
+The JSON measures the installed hot path (pure Python, or Cython-compiled by `SPAR_HF_COMPILE=1 pip install`,
+see setup.py); the larger file is also ingested with `SPAR_HF_PURE=1` (the same sources, interpreted) and
+that rate printed.
 Default sizes 50k and 200k records; `--scale` uses 250k and 1M.
 """
 

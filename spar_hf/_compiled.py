@@ -1,6 +1,6 @@
-"""The modules setup.py compiles with Cython, and the guard that keeps an edited source in charge.
+"""The modules setup.py compiles with Cython (opt-in, SPAR_HF_COMPILE=1) and the guard for edited sources.
 
-An editable install compiles these modules next to their sources, and Python's import system prefers
+An opt-in editable install compiles these modules next to their sources, and Python's import system prefers
 an extension module over a `.py` file. Edited after the compile, the source would silently not run;
 `install_guard` (called from spar_hf/__init__.py) loads such a source instead, with a warning.
 No compiled file, or one newer than its source: nothing changes. Only source checkouts are watched

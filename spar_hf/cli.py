@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
 import pkgutil
+import re
 import sys
 
 from spar_hf import __version__
@@ -30,6 +32,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def extra_providing(module: str) -> str | None:
+    """The optional-dependency group of spar-hf (its metadata, so pyproject.toml stays the one list) that
+    installs `module`, leaving out `test`, which holds them all."""
+    try:
+        requirements = importlib.metadata.requires("spar-hf") or []
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    wanted = module.split(".")[0].replace("-", "_").lower()
+    for requirement in requirements:
+        name = re.match(r"[A-Za-z0-9._-]+", requirement).group(0).replace("-", "_").lower()
+        extra = re.search(r"""extra\s*==\s*["']([^"']+)["']""", requirement)
+        if name == wanted and extra and extra.group(1) != "test":
+            return extra.group(1)
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -40,6 +58,13 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except SparError as exc:
         print(f"spar-hf {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:
+        extra = extra_providing(exc.name or "")
+        if extra is None:
+            raise
+        print(f"spar-hf {args.command}: error: needs {exc.name}, from the '{extra}' extra: "
+              f"pip install 'spar-hf[{extra}]' (in a checkout: pip install -e '.[{extra}]')", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"spar-hf {args.command}: interrupted", file=sys.stderr)
