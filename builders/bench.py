@@ -25,8 +25,8 @@ from spar_hf.builders.spar import (BENCH_JPEG_QUALITY, CONFIGS, SPATIALFORGE_SOU
 from spar_hf.errors import SparError
 from spar_hf.layout.reader import Entry, Problem, SparLayout
 from spar_hf.markers import draw_on, placements
-from spar_hf.outputs import file_sha256
 from spar_hf.packs import METADATA_ROWS_PER_GROUP, Metadata, PackContent, write_pack
+from spar_hf.utils.outputs import file_sha256
 
 
 RGBD_ROWS_PER_GROUP = 16  # bench-rgbd rows buffered before a write: ~40 MB of depth arrays

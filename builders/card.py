@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from spar_hf import bench as benchlib
-from spar_hf.atomic import atomic_write_text
 from spar_hf.packs import metadata_member
+from spar_hf.utils.atomic import atomic_write_text
 
 if TYPE_CHECKING:
     from spar_hf.builders.run import ConfigResult

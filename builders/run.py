@@ -27,17 +27,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from spar_hf.atomic import TMP_PREFIX, atomic_write_text, sweep_temp_files
 from spar_hf.builders.bench import build_bench
 from spar_hf.builders.plan import Scan, plan_packs, scan
 from spar_hf.builders.qa import PackJob, PackResult, Reject, build_pack
 from spar_hf.builders.spar import CITATION, CONFIG_NAMES, CONFIGS, HF_SPLITS, SPATIALFORGE_SOURCE, features_for, member_name
-from spar_hf.outputs import intact, read_state
 from spar_hf.engines.units import run_units
 from spar_hf.errors import SparError
 from spar_hf.layout.reader import Entry, Problem, SparLayout
-from spar_hf.report import RejectLog
-from spar_hf.sizes import parse_size
+from spar_hf.utils.atomic import TMP_PREFIX, atomic_write_text, sweep_temp_files
+from spar_hf.utils.outputs import intact, read_state
+from spar_hf.utils.report import RejectLog
+from spar_hf.utils.sizes import parse_size
 
 STATE_DIR = ".build"
 CARD_STATE = "card.json"  # card settings (licence) so push can re-render the card; the SPAR_DIR it came from

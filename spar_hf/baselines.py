@@ -16,7 +16,7 @@ from typing import Any
 
 from spar_hf.eval.bench_tasks import BENCH_TASKS, CHOICE, NUMERIC, task_kind
 from spar_hf.eval.extract import option_letters
-from spar_hf.rng import scene_rng
+from spar_hf.utils.rng import scene_rng
 
 KINDS = ("random", "frequency")
 

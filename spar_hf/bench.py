@@ -15,7 +15,7 @@ from typing import Hashable, Iterable, Sequence
 
 import numpy as np
 
-from spar_hf.rng import scene_rng
+from spar_hf.utils.rng import scene_rng
 
 # the 20 SPAR-Bench tasks (tasks.md "SPAR-Bench: 20 tasks"), in the paper's column order
 BENCH_TASKS: tuple[str, ...] = (

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Iterator
 
-from spar_hf.atomic import atomic_open
 from spar_hf.errors import SparError
+from spar_hf.utils.atomic import atomic_open
 
 METADATA_PREFIX = "metadata-"
 PACK_SUFFIX = ".zip"

@@ -91,8 +91,8 @@ def generate_qa(records: Any, specs: Sequence[Any], seed: int, task_config: dict
     All generators share one `GenConfig` (thresholds and sizes, from `task_config`); they count
     discarded candidates in its `skipped` Counter ("<task>: <reason>"), returned here.
     """
-    from spar_hf.rng import scene_rng
     from spar_hf.tasks.common import GenConfig
+    from spar_hf.utils.rng import scene_rng
 
     try:
         config = GenConfig(**(task_config or {}))
@@ -230,11 +230,11 @@ def run_generate(
     """Generate SPAR-7M QA for every scene under `scenes_root` into `out/<source>/`."""
     from tqdm import tqdm
 
-    from spar_hf.atomic import sweep_temp_files
     from spar_hf.layout.split import DEFAULT_VAL_FRACTION, assign_splits
     from spar_hf.layout.writer import assemble, consistent_manifest
     from spar_hf.scene.sources import list_scenes
     from spar_hf.tasks.registry import select_tasks
+    from spar_hf.utils.atomic import sweep_temp_files
 
     specs = select_tasks(tasks)
     if not specs:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from spar_hf.errors import SparError
-from spar_hf.jsonvalues import INT64_MAX, INT64_MIN, string_problem, too_many_digits
+from spar_hf.utils.jsonvalues import INT64_MAX, INT64_MIN, string_problem, too_many_digits
 
 MAX_LISTED = 10
 

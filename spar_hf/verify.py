@@ -149,6 +149,6 @@ def verify_layout(root: str | Path, progress: bool = True, check_images: bool = 
 
 
 def write_report(report: VerifyReport, path: str | Path) -> None:
-    from spar_hf.atomic import atomic_write_text
+    from spar_hf.utils.atomic import atomic_write_text
 
     atomic_write_text(path, json.dumps(report.as_dict(), indent=1, ensure_ascii=False) + "\n")

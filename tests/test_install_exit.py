@@ -1,4 +1,4 @@
-"""A script that streams with datasets and stops part-way exits 0 once spar_hf is imported (spar_hf/arrow_exit.py).
+"""A script that streams with datasets and stops part-way exits 0 once spar_hf is imported (spar_hf/utils/arrow_exit.py).
 
 The upstream fault (huggingface/datasets#7467, apache/arrow#45214): Arrow pool threads still reading
 when the interpreter finalizes need the GIL, Python ends them with pthread_exit, and the process
@@ -25,8 +25,8 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
-from spar_hf import arrow_exit
 from spar_hf.cli import main
+from spar_hf.utils import arrow_exit
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 RUNS = 20
@@ -36,7 +36,7 @@ RUNS = 20
 POOL_READ_AT_EXIT = r"""
 import atexit, io, sys, threading, time
 import pyarrow as pa, pyarrow.dataset as pds, pyarrow.parquet as pq
-from spar_hf import arrow_exit
+from spar_hf.utils import arrow_exit
 if sys.argv[1] == "no-hook":
     atexit.unregister(arrow_exit._at_exit)
 buf = io.BytesIO()

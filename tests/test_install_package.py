@@ -48,7 +48,7 @@ def test_default_wheel_holds_spar_hf_and_its_data_only(tmp_path):
                  "spar_hf/space/template/README.md", "spar_hf/space/template/requirements.txt"):
         assert data in names, data
     for module in ("spar_hf/builders/spar.py", "spar_hf/builders/run.py", "spar_hf/builders/card.py",
-                   "spar_hf/arrow_exit.py", "spar_hf/ingest/spatialforge.py"):
+                   "spar_hf/utils/arrow_exit.py", "spar_hf/ingest/spatialforge.py"):
         assert module in names, module
     assert not [n for n in names if n.endswith((".so", ".pyd", ".c"))]
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from spar_hf.atomic import TMP_PREFIX
 from spar_hf.cli import main
+from spar_hf.utils.atomic import TMP_PREFIX
 from killhelper import run, run_and_kill
 
 pytestmark = pytest.mark.slow

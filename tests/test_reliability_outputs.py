@@ -1,5 +1,5 @@
 """Output folders and resume integrity (reliability round two): an --out that is a file is a clear
-error in every command, a second run into a folder in use is refused, and `spar_hf.outputs` tells
+error in every command, a second run into a folder in use is refused, and `spar_hf.utils.outputs` tells
 which recorded outputs changed after they were written."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 
 from spar_hf.cli import main
 from spar_hf.errors import SparError
-from spar_hf.outdir import LOCK_NAME, output_folder
+from spar_hf.utils.outdir import LOCK_NAME, output_folder
 
 
 def _inputs(tmp_path: Path) -> dict[str, Path]:
@@ -65,7 +65,7 @@ def test_an_out_that_is_a_file_is_a_one_line_error(tmp_path, capsys, command):
 
 
 def test_a_file_output_whose_place_is_a_folder_or_under_a_file_is_a_one_line_error(tmp_path):
-    from spar_hf.atomic import atomic_write_text
+    from spar_hf.utils.atomic import atomic_write_text
 
     (tmp_path / "dir").mkdir()
     (tmp_path / "file").write_text("x")
@@ -94,7 +94,7 @@ def test_a_second_run_into_a_folder_in_use_is_refused(tmp_path, capsys, command)
 
 HOLDER = """
 import sys, time
-from spar_hf.outdir import output_folder
+from spar_hf.utils.outdir import output_folder
 with output_folder(sys.argv[1], "shard"):
     print("locked", flush=True)
     time.sleep(120)
@@ -118,13 +118,13 @@ def test_the_lock_is_held_by_another_process_and_dropped_when_it_is_killed(tmp_p
     assert list(out.iterdir()) == []
 
 
-# --- resume integrity: spar_hf.outputs ----------------------------------------------------------
+# --- resume integrity: spar_hf.utils.outputs ----------------------------------------------------------
 
 ABC_SHA256 = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"  # FIPS 180-2 test vector "abc"
 
 
 def test_outputs_records_size_and_sha256(tmp_path):
-    from spar_hf.outputs import record_outputs
+    from spar_hf.utils.outputs import record_outputs
 
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "a.bin").write_bytes(b"abc")
@@ -135,7 +135,7 @@ def test_outputs_records_size_and_sha256(tmp_path):
 
 
 def test_changed_outputs_finds_truncated_zero_filled_and_deleted_files(tmp_path):
-    from spar_hf.outputs import changed_outputs, read_state, record_outputs, write_state
+    from spar_hf.utils.outputs import changed_outputs, read_state, record_outputs, write_state
 
     for name in ("kept", "cut", "zeroed", "gone"):
         (tmp_path / f"{name}.tar").write_bytes(name.encode() * 1000)
@@ -155,7 +155,7 @@ def test_changed_outputs_finds_truncated_zero_filled_and_deleted_files(tmp_path)
     ("[1, 2]", None),
 ])
 def test_a_damaged_state_file_is_a_clear_error(tmp_path, text, reason):
-    from spar_hf.outputs import read_state
+    from spar_hf.utils.outputs import read_state
 
     path = tmp_path / "state.json"
     path.write_text(text)
@@ -168,7 +168,7 @@ def test_a_damaged_state_file_is_a_clear_error(tmp_path, text, reason):
 
 
 def test_a_malformed_record_in_the_state_names_the_output(tmp_path):
-    from spar_hf.outputs import changed_outputs
+    from spar_hf.utils.outputs import changed_outputs
 
     with pytest.raises(SparError, match=r"^state\.json: output 'a\.tar' has no bytes/sha256 record \(\{'bytes': '3'\}\)$"):
         changed_outputs(tmp_path, {"a.tar": {"bytes": "3"}}, where="state.json")

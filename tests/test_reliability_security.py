@@ -23,8 +23,8 @@ import pytest
 
 from spar_hf.cli import main
 from spar_hf.errors import SparError
-from spar_hf.safe_extract import safe_extract, unsafe_name
-from spar_hf.sizes import parse_size
+from spar_hf.utils.safe_extract import safe_extract, unsafe_name
+from spar_hf.utils.sizes import parse_size
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -236,7 +236,7 @@ def _thousand_byte_members(*names: str) -> list[tuple[tarfile.TarInfo, bytes]]:
 
 def _staging_sizes(monkeypatch) -> list[dict[str, int]]:
     """What each staging folder held when it was removed (file -> bytes), recorded by wrapping rmtree."""
-    import spar_hf.safe_extract as module
+    import spar_hf.utils.safe_extract as module
 
     seen: list[dict[str, int]] = []
     real_rmtree = shutil.rmtree
@@ -293,7 +293,7 @@ def test_cap_counts_every_archive_of_the_call(tmp_path):
 
 
 def test_default_cap_is_the_free_space_of_the_target(tmp_path, monkeypatch):
-    import spar_hf.safe_extract as module
+    import spar_hf.utils.safe_extract as module
 
     monkeypatch.setattr(module.shutil, "disk_usage", lambda path: SimpleNamespace(total=10_000, used=7_500, free=2_500))
     archive = _tar(tmp_path / "three.tar", _thousand_byte_members("a.txt", "b.txt", "c.txt"))

@@ -24,10 +24,10 @@ def run(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from spar_hf.atomic import atomic_open
     from spar_hf.baselines import baseline_predictions
     from spar_hf.eval.bench_data import read_columns
-    from spar_hf.report import Summary
+    from spar_hf.utils.atomic import atomic_open
+    from spar_hf.utils.report import Summary
 
     rows = read_columns(args.dataset, args.config, ["id", "task", "question", "answer"])
     predictions = baseline_predictions(args.kind, rows, args.seed)

@@ -61,8 +61,8 @@ def run(args: argparse.Namespace) -> int:
 
     from spar_hf.builders.run import build
     from spar_hf.errors import SparError
-    from spar_hf.outdir import check_folder, output_folder
-    from spar_hf.report import Summary
+    from spar_hf.utils.outdir import check_folder, output_folder
+    from spar_hf.utils.report import Summary
 
     check_folder(args.out)
     names = resolve_configs(args.configs, args.spar_dir)

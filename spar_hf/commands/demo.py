@@ -39,8 +39,8 @@ def run(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
-    from spar_hf.outdir import check_folder
-    from spar_hf.report import Summary
+    from spar_hf.utils.outdir import check_folder
+    from spar_hf.utils.report import Summary
 
     out = check_folder(args.out)
     work = check_folder(args.work, "--work") if args.work else out.parent / f"{out.name}_work"

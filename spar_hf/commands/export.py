@@ -54,7 +54,7 @@ def run_bench(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from spar_hf.report import RejectLog, Summary
+    from spar_hf.utils.report import RejectLog, Summary
 
     summary = Summary(f"export {args.target}")
     out = Path(args.out)
@@ -82,8 +82,8 @@ def run_train(args: argparse.Namespace) -> int:
 
     from spar_hf.errors import SparError
     from spar_hf.export.common import rel
-    from spar_hf.outdir import output_folder
-    from spar_hf.report import RejectLog, Summary
+    from spar_hf.utils.outdir import output_folder
+    from spar_hf.utils.report import RejectLog, Summary
 
     summary = Summary(f"export {args.target}")
     root = Path(args.spar_dir)

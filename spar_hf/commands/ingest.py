@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from spar_hf.ingest.images import parse_image_roots
     from spar_hf.ingest.mapping import load_mapping
     from spar_hf.ingest.spatialforge import SOURCE, ingest
-    from spar_hf.outdir import output_folder
+    from spar_hf.utils.outdir import output_folder
 
     roots = parse_image_roots(args.images)
     mapping = load_mapping(args.mapping)

@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from spar_hf.eval.bench_data import read_columns, usable_rows
     from spar_hf.eval.endpoint import Endpoint, Fatal
     from spar_hf.eval.predict import api_key, questions_for, read_existing, run as send_all, trim_partial_line
-    from spar_hf.report import RejectLog, Summary
+    from spar_hf.utils.report import RejectLog, Summary
 
     out = Path(args.out)
     if out.exists() and out.stat().st_size and not args.resume:

@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
 
     from spar_hf.errors import SparError
     from spar_hf.layout.reader import SparLayout
-    from spar_hf.report import RejectLog, Summary
+    from spar_hf.utils.report import RejectLog, Summary
 
     layout = SparLayout(args.spar_dir)
     predictions = read_predictions(args.predictions)

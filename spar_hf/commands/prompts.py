@@ -33,11 +33,11 @@ def run(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from spar_hf.atomic import atomic_open, atomic_write_bytes
     from spar_hf.eval.bench_data import image_extension, usable_rows
     from spar_hf.eval.prompts import build_prompt
-    from spar_hf.outdir import check_folder
-    from spar_hf.report import RejectLog, Summary
+    from spar_hf.utils.atomic import atomic_open, atomic_write_bytes
+    from spar_hf.utils.outdir import check_folder
+    from spar_hf.utils.report import RejectLog, Summary
 
     out = Path(args.out)
     image_dir_name = f"{out.stem}_images"

@@ -66,7 +66,7 @@ def _push_dataset(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from spar_hf.hub import plan_push
-    from spar_hf.report import Summary
+    from spar_hf.utils.report import Summary
 
     plan = plan_push(args.dataset, args.repo_id, private=args.private)
     summary = Summary("push", n_in=len(plan.files))
@@ -82,7 +82,7 @@ def _push_dataset(args: argparse.Namespace) -> int:
 
 def _push_space(args: argparse.Namespace) -> int:
     from spar_hf.hub import plan_space_push
-    from spar_hf.report import Summary
+    from spar_hf.utils.report import Summary
 
     plan = plan_space_push(args.bundle, args.space, private=args.private)
     summary = Summary("push", n_in=len(plan.files))

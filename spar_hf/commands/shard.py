@@ -39,10 +39,10 @@ def run(args: argparse.Namespace) -> int:
 
     from spar_hf.commands.build import tree_bytes
     from spar_hf.errors import SparError
-    from spar_hf.outdir import check_folder, output_folder
-    from spar_hf.report import Summary
     from spar_hf.shards.writer import count_input_rows, write_shards
-    from spar_hf.sizes import parse_size
+    from spar_hf.utils.outdir import check_folder, output_folder
+    from spar_hf.utils.report import Summary
+    from spar_hf.utils.sizes import parse_size
 
     check_folder(args.out)
     max_size = parse_size(args.max_size, "--max-size")

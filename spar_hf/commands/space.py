@@ -59,9 +59,9 @@ def _stop_on_signals() -> None:
 
 def bundle(args: argparse.Namespace) -> int:
     from spar_hf.errors import SparError
-    from spar_hf.outdir import check_folder
-    from spar_hf.report import Summary
     from spar_hf.space.bundle import write_bundle
+    from spar_hf.utils.outdir import check_folder
+    from spar_hf.utils.report import Summary
 
     if args.host is not None or args.port is not None:
         raise SparError("--host/--port serve the app here; --bundle only writes the Space folder")
@@ -77,8 +77,8 @@ def bundle(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     if args.bundle is not None:
         return bundle(args)
-    from spar_hf.report import Summary
     from spar_hf.space.ui import launch
+    from spar_hf.utils.report import Summary
 
     dataset = resolve_dataset(args.dataset)
     _stop_on_signals()

@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from spar_hf.errors import SparError
-    from spar_hf.outdir import output_folder
+    from spar_hf.utils.outdir import output_folder
 
     if args.scenes < 1:
         raise SparError(f"--scenes must be at least 1, got {args.scenes}")
@@ -33,8 +33,8 @@ def run(args: argparse.Namespace) -> int:
 def _write(args: argparse.Namespace, out: Path) -> int:
     from tqdm import tqdm
 
-    from spar_hf.report import Summary
     from spar_hf.scene.synthetic import generate_scene, scene_name, write_scene
+    from spar_hf.utils.report import Summary
 
     if args.kind == "rxr":
         from spar_hf.scene.rxr_synth import write_rxr_fixture

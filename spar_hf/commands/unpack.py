@@ -31,10 +31,10 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from spar_hf.errors import SparError
-    from spar_hf.outdir import output_folder
-    from spar_hf.report import RejectLog, Summary
-    from spar_hf.safe_extract import group_archives, safe_extract
-    from spar_hf.sizes import parse_size
+    from spar_hf.utils.outdir import output_folder
+    from spar_hf.utils.report import RejectLog, Summary
+    from spar_hf.utils.safe_extract import group_archives, safe_extract
+    from spar_hf.utils.sizes import parse_size
 
     max_bytes = None if args.max_bytes is None else parse_size(args.max_bytes, "--max-bytes")
     if max_bytes is not None and max_bytes < 0:

@@ -15,7 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from spar_hf.report import Summary
+    from spar_hf.utils.report import Summary
     from spar_hf.verify import verify_layout, write_report
 
     report = verify_layout(args.spar_dir, check_images=not args.no_image_check)

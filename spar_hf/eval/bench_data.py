@@ -18,7 +18,7 @@ from spar_hf.errors import SparError
 from spar_hf.eval.bench_tasks import BENCH_TASKS
 
 if TYPE_CHECKING:
-    from spar_hf.report import RejectLog
+    from spar_hf.utils.report import RejectLog
 
 HUB_COLUMNS = ("id", "img_type", "format_type", "task", "source", "image", "question", "answer")
 SPLIT = "test"

@@ -151,8 +151,8 @@ def drawn_images(item: ExportRecord, images_root: Path, out_dir: Path) -> list[s
 
     from PIL import Image
 
-    from spar_hf.atomic import atomic_write_bytes
     from spar_hf.markers import draw_on, placements
+    from spar_hf.utils.atomic import atomic_write_bytes
 
     rec = item.record
     marks = placements(rec.markers, rec.task)
@@ -193,7 +193,7 @@ def export_chat(spar_dir: str, out_dir: str, mix_spec: str | None, file_name: st
     """
     import json
 
-    from spar_hf.atomic import atomic_write_text
+    from spar_hf.utils.atomic import atomic_write_text
 
     layout = SparLayout(spar_dir)
     mix = parse_mix(mix_spec, layout.sources())

@@ -13,7 +13,6 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
-from spar_hf.atomic import atomic_open, atomic_write_text
 from spar_hf.export.common import (
     SPATIALFORGE_SOURCE,
     ExportRecord,
@@ -25,6 +24,7 @@ from spar_hf.export.common import (
     tag_question,
 )
 from spar_hf.layout.reader import SparLayout
+from spar_hf.utils.atomic import atomic_open, atomic_write_text
 
 
 def internvl_record(item: ExportRecord) -> dict[str, Any]:

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from spar_hf import __version__
-from spar_hf.atomic import atomic_open, atomic_write_text
 from spar_hf.errors import SparError
 from spar_hf.eval.bench_data import HUB_COLUMNS, usable_rows
 from spar_hf.eval.prompts import CHOICE_POST, VARIANTS
-from spar_hf.report import RejectLog
+from spar_hf.utils.atomic import atomic_open, atomic_write_text
+from spar_hf.utils.report import RejectLog
 
 DATA_FILE = "data/test-00000-of-00001.parquet"
 BATCH = 64  # rows per Parquet row group (a row holds its images)

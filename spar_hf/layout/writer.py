@@ -22,8 +22,6 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from spar_hf.atomic import atomic_open, atomic_write_bytes, atomic_write_text
-from spar_hf.outputs import file_sha256
 from spar_hf.layout.paths import (
     IMAGES_DIR,
     QA_DIR,
@@ -35,6 +33,8 @@ from spar_hf.layout.paths import (
     video_image,
 )
 from spar_hf.records import QARecord
+from spar_hf.utils.atomic import atomic_open, atomic_write_bytes, atomic_write_text
+from spar_hf.utils.outputs import file_sha256
 
 PARTS_DIR = "parts"
 MANIFEST = "manifest.json"

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from spar_hf.atomic import atomic_write_bytes, atomic_write_text
 from spar_hf.scene.rxr import SKYBOX, heading_between
+from spar_hf.utils.atomic import atomic_write_bytes, atomic_write_text
 
 GRID = 5
 SPACING_M = 2.0

@@ -26,8 +26,8 @@ import numpy as np
 
 from spar_hf.errors import SparError
 from spar_hf.geometry import is_rigid
-from spar_hf.jsonvalues import first_non_integer, kind, too_many_digits
 from spar_hf.scene.model import Frame, Object3D, Scene
+from spar_hf.utils.jsonvalues import first_non_integer, kind, too_many_digits
 
 log = logging.getLogger(__name__)
 

@@ -54,8 +54,8 @@ import numpy as np
 from spar_hf.errors import SparError
 from spar_hf.geometry import is_rigid
 from spar_hf.scene.model import Frame, Object3D, Scene, count_skipped
-from spar_hf.jsonvalues import too_many_digits
 from spar_hf.scene.scannet import integer_ids, oriented_box, read_mesh, segment_group
+from spar_hf.utils.jsonvalues import too_many_digits
 
 DEPTH_SCALE = 1000.0  # depth PNG value / 1000 = metres
 POSE_FILE = "iphone/pose_intrinsic_imu.json"

@@ -68,9 +68,9 @@ import numpy as np
 
 from spar_hf.errors import SparError
 from spar_hf.geometry import same_aspect
-from spar_hf.jsonvalues import kind, too_many_digits
 from spar_hf.scene.model import Frame, Object3D, Scene, count_skipped
 from spar_hf.scene.scannet import oriented_box
+from spar_hf.utils.jsonvalues import kind, too_many_digits
 
 log = logging.getLogger(__name__)
 

@@ -30,14 +30,14 @@ from typing import Any, Callable
 
 import numpy as np
 
-from spar_hf.atomic import atomic_open, atomic_write_text, sweep_temp_files
-from spar_hf.outputs import intact, read_state
 from spar_hf.engines.units import run_units
 from spar_hf.errors import SparError
-from spar_hf.report import RejectLog, Summary
 from spar_hf.shards.chunks import DEFAULT_FRAMES, DEFAULT_ROWS, Chunk, chunk_rows
 from spar_hf.shards.index import ShardIndex, ShardInfo, index_name, rejects_name, shard_name, shard_stem, write_index
 from spar_hf.shards.source import ConfigFiles, FileRows, config_files, read_file
+from spar_hf.utils.atomic import atomic_open, atomic_write_text, sweep_temp_files
+from spar_hf.utils.outputs import intact, read_state
+from spar_hf.utils.report import RejectLog, Summary
 
 TAR_BLOCK = 512
 TAR_RECORD = 20 * TAR_BLOCK  # tarfile pads the archive to a multiple of this

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import spar_hf
-from spar_hf.atomic import TMP_PREFIX
 from spar_hf.errors import SparError
+from spar_hf.utils.atomic import TMP_PREFIX
 
 PACKAGE = "spar_hf"
 TEMPLATE_DIR = "space/template"  # inside the package: app.py, README.md, requirements.txt

@@ -96,7 +96,7 @@ def chart_rows(result: EvalResult, reference: list[ReferenceRow]) -> list[dict[s
 
 def write_reports(result: EvalResult, meta: dict[str, Any], reference: list[ReferenceRow], out_dir: Path) -> tuple[Path, Path]:
     """report.json and report.csv (the CLI's renderers, reference rows appended) in `out_dir`."""
-    from spar_hf.atomic import atomic_write_text
+    from spar_hf.utils.atomic import atomic_write_text
 
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = (out_dir / "report.json", out_dir / "report.csv")

@@ -119,7 +119,7 @@ def write_glb(path: Path, objects: list[dict[str, Any]], cameras: list[Camera],
     """Write the GLB; None when there is nothing to show (no objects and no cameras)."""
     if not objects and not cameras:
         return None
-    from spar_hf.atomic import atomic_write_bytes
+    from spar_hf.utils.atomic import atomic_write_bytes
 
     data = build_scene(objects, cameras, context).export(file_type="glb")
     atomic_write_bytes(path, data)

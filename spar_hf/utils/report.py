@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from spar_hf.atomic import atomic_open
+from spar_hf.utils.atomic import atomic_open
 
 
 @dataclass

@@ -46,7 +46,8 @@ def stale_source(fullname: str, path: list[str] | None) -> str | None:
 
 def in_source_checkout() -> bool:
     """spar_hf runs from a checkout (editable install or PYTHONPATH): setup.py sits beside the package."""
-    return os.path.isfile(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "setup.py"))
+    checkout = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # <root>/spar_hf/utils/
+    return os.path.isfile(os.path.join(checkout, "setup.py"))
 
 
 class FreshSourceFinder(MetaPathFinder):

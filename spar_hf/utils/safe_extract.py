@@ -42,9 +42,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Callable, Iterable
 
-from spar_hf.atomic import TMP_PREFIX, atomic_open
 from spar_hf.errors import SparError
-from spar_hf.relpath import unsafe_name
+from spar_hf.utils.atomic import TMP_PREFIX, atomic_open
+from spar_hf.utils.relpath import unsafe_name
 
 STAGING_PREFIX = TMP_PREFIX + "unpack-"
 GZIP_MAGIC = b"\x1f\x8b"

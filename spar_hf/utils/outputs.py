@@ -15,8 +15,8 @@ import os
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from spar_hf.atomic import atomic_write_text
 from spar_hf.errors import SparError
+from spar_hf.utils.atomic import atomic_write_text
 
 CHUNK = 1 << 20
 
