@@ -21,10 +21,10 @@ TARGET_ROWS_PER_S = 5000.0
 
 
 def ready_records(root: Path, frames: int, scenes: int) -> list:
-    from spar_hf.keyframes import keyframes_for
+    from spar_hf.generate.keyframes import keyframes_for
     from spar_hf.scene.sources import read_scene
     from spar_hf.scene.synthetic import generate_scene, scene_name, write_scene
-    from spar_hf.visibility import compute_scene_records
+    from spar_hf.generate.visibility import compute_scene_records
 
     out = []
     for i in range(scenes):

@@ -39,7 +39,7 @@ class VisibleObject:
     center_cam: np.ndarray  # (3,) box centre in this camera's frame (metres)
     visible_fraction: float  # visible vertices / all vertices
     area: float  # bbox area in pixels
-    point_occluded: bool = False  # another surface lies in front of the object's box at `point` (spar_hf.visibility)
+    point_occluded: bool = False  # another surface lies in front of the object's box at `point` (spar_hf.generate.visibility)
 
 
 @dataclass

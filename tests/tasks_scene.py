@@ -4,7 +4,7 @@ World: z up. Every camera looks along +x with z up (OpenCV axes in world: right 
 down = -z, forward = +x), 640x480, f = 500, principal point (320, 240). For a camera at
 (0, ty, tz) a world point (X, Y, Z) therefore has camera coordinates
 x = -(Y - ty), y = -(Z - tz), z = X, i.e. depth = X: the tests' expected answers follow from that.
-Visibility here is hand rules, independent of spar_hf.visibility: the centre must project inside
+Visibility here is hand rules, independent of spar_hf.generate.visibility: the centre must project inside
 the image at depth > 0.3 m; the 2D box is the centre +-(f * 0.2 / z) pixels, the point the centre.
 """
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from spar_hf.keyframes import KEYFRAME_DEFAULTS, keyframes_for, select_keyframes
+from spar_hf.generate.keyframes import KEYFRAME_DEFAULTS, keyframes_for, select_keyframes
 from spar_hf.scene.model import Frame
 from spar_hf.scene.synthetic import generate_scene, scene_name
 

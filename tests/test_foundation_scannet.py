@@ -123,7 +123,7 @@ def test_missing_depth_map_falls_back_to_none(scene_dir):
 
 
 def test_truncated_depth_png_is_counted_at_visibility(scene_dir, caplog):
-    from spar_hf.visibility import compute_scene_records
+    from spar_hf.generate.visibility import compute_scene_records
 
     path = scene_dir / "depth" / "1.png"
     path.write_bytes(path.read_bytes()[:300])
@@ -140,7 +140,7 @@ def test_list_scenes_on_a_missing_root_names_it(tmp_path):
 
 
 def test_depth_maps_and_ray_casting_agree_on_a_synthetic_scene(scene_dir):
-    from spar_hf.visibility import compute_scene_records
+    from spar_hf.generate.visibility import compute_scene_records
 
     scene = read_scene(scene_dir)
     with_depth = compute_scene_records(scene, [0, 1, 2, 3])

@@ -33,7 +33,7 @@ import pytest
 from PIL import Image
 
 from spar_hf.scene.model import Frame, Object3D, Scene
-from spar_hf.visibility import VisibilityConfig, compute_scene_records
+from spar_hf.generate.visibility import VisibilityConfig, compute_scene_records
 
 F, CX, CY, W, H = 100.0, 100.0, 50.0, 200, 100
 K = np.array([[F, 0, CX], [0, F, CY], [0, 0, 1.0]])
@@ -248,7 +248,7 @@ def test_marker_occlusion_by_ray_cast(tmp_path):
 
 
 def test_box_entry_depth_by_hand():
-    from spar_hf.visibility import box_entry_depth
+    from spar_hf.generate.visibility import box_entry_depth
 
     # unit box centred 5 m ahead, axis-aligned: the central ray enters at z = 4.5; a ray 45 deg to the right
     # (pixel u = cx + f) runs along x = z, inside the box's x range [-0.5, 0.5] only for z <= 0.5, before the

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import spar_hf.tasks.registry as registry
 from spar_hf.cli import main
+from spar_hf.generate import verify
 from spar_hf.layout.writer import write_records
 from spar_hf.records import QARecord
 from spar_hf.tasks.registry import TaskSpec
@@ -35,7 +35,7 @@ SPECS = {
 
 @pytest.fixture(autouse=True)
 def toy_registry(monkeypatch):
-    monkeypatch.setattr(registry, "all_tasks", lambda: SPECS)
+    monkeypatch.setattr(verify, "all_tasks", lambda: SPECS)  # the table verify looks tasks up in
 
 
 def _rec(n: int, answer: str, point: list[float], task: str = "toy_distance", meta: bool = True) -> QARecord:

@@ -13,7 +13,7 @@ import pytest
 from synthetic_tree import read_tree, write_synthetic_scenes
 
 from spar_hf.cli import main
-from spar_hf.engines.ray_engine import FAULT_ENV
+from spar_hf.generate.pipeline import FAULT_ENV
 
 pytestmark = pytest.mark.slow
 

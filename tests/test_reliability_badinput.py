@@ -65,7 +65,7 @@ def test_zero_size_truncated_and_bomb_colour_images_skip_their_frame(scene, capl
 def test_eight_bit_depth_is_refused_not_read_as_millimetres(scene, caplog):
     """An 8-bit depth PNG would read as 0..255 mm (everything 'occluded'); it is skipped with the reason."""
     from spar_hf.scene.scannet import read_scene
-    from spar_hf.visibility import compute_scene_records
+    from spar_hf.generate.visibility import compute_scene_records
 
     for path in (scene / "depth").glob("*.png"):
         mm = np.asarray(Image.open(path))

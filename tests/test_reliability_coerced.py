@@ -189,7 +189,7 @@ def _depth(path: Path, width: int, height: int) -> None:
 def test_depth_map_of_another_aspect_ratio_skips_its_frame_with_a_count(scene, caplog):
     """Before: a 640x640 (or portrait 480x640) depth map was stretched over the 640x480 colour image."""
     from spar_hf.scene.scannet import read_scene
-    from spar_hf.visibility import compute_scene_records
+    from spar_hf.generate.visibility import compute_scene_records
 
     _depth(scene / "depth" / "1.png", 640, 640)
     _depth(scene / "depth" / "2.png", 480, 640)

@@ -29,7 +29,7 @@ NEEDED = ["spar_hf/__init__.py", "spar_hf/errors.py", "spar_hf/utils/atomic.py",
           "spar_hf/eval/data/table4.json", "spar_hf/eval/bench_data.py", "spar_hf/eval/evaluate.py", "spar_hf/eval/report.py"]
 # what the Space never imports: the CLI, generation, training, the template itself, this bundler
 NOT_NEEDED = ["spar_hf/cli.py", "spar_hf/commands", "spar_hf/train", "spar_hf/tasks", "spar_hf/scene", "spar_hf/ingest",
-              "spar_hf/space/template", "spar_hf/space/bundle.py", "spar_hf/hub.py", "spar_hf/pipeline.py"]
+              "spar_hf/space/template", "spar_hf/space/bundle.py", "spar_hf/hub.py", "spar_hf/generate/pipeline.py"]
 
 
 def _tree(folder: Path) -> list[str]:

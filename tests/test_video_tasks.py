@@ -13,7 +13,7 @@ from spar_hf.records import ImageRecord, ObjectRecord, SceneRecords, VisibleObje
 from spar_hf.scene.model import Frame, Object3D, Scene
 from spar_hf.tasks import appearance, counting, frame_locate, room_size, video_distance, video_imagination
 from spar_hf.tasks.registry import all_tasks
-from spar_hf.video import sample_clip
+from spar_hf.generate.video import sample_clip
 
 K = np.array([[500.0, 0, 320], [0, 500.0, 240], [0, 0, 1]])
 

@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from spar_hf.errors import SparError
-    from spar_hf.pipeline import run_generate
+    from spar_hf.generate.pipeline import run_generate
     from spar_hf.utils.outdir import output_folder
     from spar_hf.utils.report import Summary
 

@@ -16,7 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from spar_hf.utils.report import Summary
-    from spar_hf.verify import verify_layout, write_report
+    from spar_hf.generate.verify import verify_layout, write_report
 
     report = verify_layout(args.spar_dir, check_images=not args.no_image_check)
     if report.tasks:

@@ -21,6 +21,7 @@ from typing import Any, Callable
 import numpy as np
 
 from spar_hf.geometry import boxes_overlap_2d, boxes_overlap_3d, normalize_xy, world_to_camera
+from spar_hf.layout.paths import keyframe_depth, keyframe_image
 from spar_hf.markers import BBOX_ORDER, DEFAULT_BBOX_ORDER, DEFAULT_POINT_ORDER, POINT_ORDER
 from spar_hf.records import ImageRecord, QARecord, SceneRecords
 from spar_hf.tasks import templates as T
@@ -602,14 +603,6 @@ def select_instruction(n: int) -> str:
 # ---------------------------------------------------------------- generate / verify
 
 
-def image_path(scene: str, frame_index: int) -> str:
-    return f"{scene}/image_color/{frame_index}.jpg"
-
-
-def depth_path(scene: str, frame_index: int) -> str:
-    return f"{scene}/image_depth/{frame_index}.png"
-
-
 def build_markers(ix: SceneIndex, task: str, view: str, cand: Candidate) -> dict[str, Any]:
     """Marker fields in the release schema: 0..1000, each wrapped in one extra list, *_img_idx for multi view."""
     markers: dict[str, Any] = {}
@@ -685,10 +678,10 @@ def generate_task(task: TaskDef, records: SceneRecords, rng: np.random.Generator
                 format=fmt,
                 question=question,
                 answer=answer,
-                images=[image_path(ix.scene_id, im.frame_index) for im in imgs],
+                images=[keyframe_image(ix.scene_id, im.frame_index) for im in imgs],
                 source=ix.source,
                 scene=ix.scene_id,
-                depths=[depth_path(ix.scene_id, im.frame_index) for im in imgs] if all(im.depth_path for im in imgs) else [],
+                depths=[keyframe_depth(ix.scene_id, im.frame_index) for im in imgs] if all(im.depth_path for im in imgs) else [],
                 markers=build_markers(ix, task.name, task.view, cand),
                 meta=meta,
             ))

@@ -31,11 +31,13 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
+from PIL import Image
 
 from spar_hf.errors import SparError
 from spar_hf.geometry import same_aspect
 from spar_hf.records import ImageRecord, ObjectRecord, SceneRecords, VisibleObject
 from spar_hf.scene.model import Frame, Scene, count_skipped
+from spar_hf.scene.render import RayCaster
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +72,6 @@ class ObjectTable:
 
 def read_depth(frame: Frame) -> np.ndarray:
     """The frame's depth map in metres (0 = no reading). Raises OSError/ValueError when undecodable."""
-    from PIL import Image
-
     with Image.open(frame.depth_path) as im:
         if im.mode in ("1", "L", "P"):
             raise ValueError(f"depth map is 8-bit (mode {im.mode}); expected 16-bit")
@@ -82,7 +82,7 @@ def read_depth(frame: Frame) -> np.ndarray:
     return depth / float(frame.depth_scale)
 
 
-def _raycast_depth(caster, frame: Frame, max_width: int) -> np.ndarray:
+def _raycast_depth(caster: RayCaster, frame: Frame, max_width: int) -> np.ndarray:
     scale = min(1.0, max_width / frame.width)
     width, height = max(1, round(frame.width * scale)), max(1, round(frame.height * scale))
     k = np.array(frame.intrinsics, dtype=float)
@@ -205,8 +205,6 @@ def compute_scene_records(scene: Scene, frame_indices: Sequence[int], config: Vi
                 continue
         else:
             if caster is None:
-                from spar_hf.scene.render import RayCaster
-
                 caster = RayCaster(scene.vertices, scene.faces)
             depth = _raycast_depth(caster, frame, config.raycast_width)
         visible = frame_visibility(table, frame, depth, config)

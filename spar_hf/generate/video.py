@@ -1,4 +1,4 @@
-"""Video clips: which source frames form a scene's one clip, and their layout paths.
+"""Video clips: which source frames form a scene's one clip (`spar_hf.layout.paths.video_image` names them).
 
 A clip is `DEFAULT_CLIP_FRAMES` (16) source frames spread evenly over the scene's full frame
 sequence (not only keyframes), first and last frame included. 16 keeps a clip above the
@@ -28,8 +28,3 @@ def sample_clip(scene: Any, n_frames: int = DEFAULT_CLIP_FRAMES) -> list[int]:
         return indices
     positions = np.rint(np.linspace(0, len(indices) - 1, n_frames)).astype(int)
     return [indices[p] for p in positions]
-
-
-def video_image_path(scene_id: str, position: int, frame_index: int) -> str:
-    """Layout path of clip frame `position` (0-based) showing source frame `frame_index`."""
-    return f"{scene_id}/video_color/frame{position}_{frame_index}.jpg"

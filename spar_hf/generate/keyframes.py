@@ -49,8 +49,9 @@ def select_keyframes(frames: Sequence[Frame], translation_m: float, rotation_deg
 
 
 def keyframes_for(source: str, frames: Sequence[Frame], override: tuple[float, float] | None = None) -> list[int]:
-    """Apply the source's default thresholds (or `override`); None thresholds keep every frame."""
-    thresholds = override if override is not None else KEYFRAME_DEFAULTS.get(source, KEYFRAME_DEFAULTS["scannet"])
+    """Apply the source's default thresholds (or `override`); a source without thresholds (None, or not
+    listed, e.g. rxr) keeps every frame."""
+    thresholds = override if override is not None else KEYFRAME_DEFAULTS.get(source)
     if thresholds is None:
-        return [f.index for f in frames]
-    return select_keyframes(frames, *thresholds)
+        return sorted(int(f.index) for f in frames)
+    return [int(i) for i in select_keyframes(frames, *thresholds)]

@@ -1,29 +1,51 @@
 """The generate pipeline: scene -> keyframes -> visibility -> (video clip) -> task generators -> layout.
 
 `process_scene(job)` does one scene end to end and is a top-level, picklable function, so any
-engine (a local process pool here, Ray elsewhere) can run it. A scene is atomic: its manifest is
+engine (this process, a process pool, Ray tasks) can run it. A scene is atomic: its manifest is
 written last, and `run_generate` assembles qa_jsonl from the per-scene parts in sorted scene
 order only after every scene is done, so the bytes never depend on worker count or order.
 
-Engines: `ENGINES` maps a name to "module:function"; the function takes (jobs, workers, **engine_options)
-and yields (job, result) pairs in any order, where result is `process_scene`'s dict or the exception it raised.
+Engines: `ENGINES` maps a name to a function that takes (jobs, workers, **engine_options) and yields
+(job, result) pairs in any order, where result is `process_scene`'s dict or the exception it raised.
+
+Fault injection for tests: when the environment variable named by `FAULT_ENV` holds a file path, the
+first Ray scene task that creates that file kills its worker with `os._exit(1)` just before writing the
+scene manifest (images and parts already written, a half-written temp manifest left behind).
 """
 
 from __future__ import annotations
 
-import importlib
+import dataclasses
+import multiprocessing
+import os
 import traceback
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-from spar_hf.errors import SparError
+from tqdm import tqdm
 
-ENGINES: dict[str, str] = {
-    "local": "spar_hf.pipeline:run_local",
-    "ray": "spar_hf.engines.ray_engine:run_scenes",
-}
+import spar_hf.layout.writer as layout_writer
+from spar_hf import __version__
+from spar_hf.engines.ray_engine import run_tasks
+from spar_hf.errors import SparError
+from spar_hf.generate.keyframes import keyframes_for
+from spar_hf.generate.video import sample_clip
+from spar_hf.generate.visibility import compute_scene_records
+from spar_hf.layout.split import DEFAULT_VAL_FRACTION, assign_splits
+from spar_hf.layout.writer import (MANIFEST, FrameData, assemble, consistent_manifest, scene_parts_dir,
+                                   write_rejected_scene, write_scene)
+from spar_hf.records import SceneRecords
+from spar_hf.scene.model import Frame, Scene
+from spar_hf.scene.sources import list_scenes, read_scene
+from spar_hf.tasks.common import GenConfig
+from spar_hf.tasks.registry import TaskSpec, select_tasks
+from spar_hf.utils.atomic import sweep_temp_files
+from spar_hf.utils.rng import scene_rng
+
+FAULT_ENV = "SPAR_HF_RAY_FAULT_MARKER"
 
 
 @dataclass(frozen=True)
@@ -40,60 +62,35 @@ class SceneJob:
 
     def params(self) -> dict[str, Any]:
         """What the manifest must match for a resume to reuse this scene."""
-        from spar_hf import __version__
-
         return {"source": self.source, "seed": self.seed, "tasks": list(self.tasks),
                 "config": dict(self.task_config), "version": __version__}
 
 
-def _frame_data(frame: Any):
-    from spar_hf.layout.writer import FrameData
-
+def _frame_data(frame: Frame) -> FrameData:
     return FrameData(frame.index, frame.color_path, frame.depth_path, float(frame.depth_scale), frame.pose, frame.intrinsics)
 
 
-def keyframes_for(scene: Any) -> list[int]:
-    """Kept keyframe indices with the source's default thresholds (None = keep every frame)."""
-    from spar_hf.keyframes import KEYFRAME_DEFAULTS, select_keyframes
-
-    thresholds = KEYFRAME_DEFAULTS.get(scene.source)
-    if thresholds is None:
-        return sorted(frame.index for frame in scene.frames)
-    return [int(i) for i in select_keyframes(scene.frames, *thresholds)]
-
-
-def _video_records(scene: Any) -> list:
-    """ImageRecords of the scene's clip frames in clip order (empty if no clip sampler exists)."""
-    try:
-        from spar_hf.video import sample_clip
-    except ImportError:
-        return []
-    from spar_hf.visibility import compute_scene_records
-
+def _video_records(scene: Scene) -> list:
+    """ImageRecords of the scene's clip frames in clip order."""
     clip = sample_clip(scene)
     by_index = {rec.frame_index: rec for rec in compute_scene_records(scene, clip).images}
     return [by_index[i] for i in clip if i in by_index]
 
 
-def build_scene_records(scene: Any, keyframes: Sequence[int], with_video: bool = False) -> Any:
+def build_scene_records(scene: Scene, keyframes: Sequence[int], with_video: bool = False) -> SceneRecords:
     """Visibility on the kept keyframes -> SceneRecords, plus the video clip's records when asked."""
-    from spar_hf.visibility import compute_scene_records
-
     records = compute_scene_records(scene, list(keyframes))
     if with_video:
         records.video = _video_records(scene)
     return records
 
 
-def generate_qa(records: Any, specs: Sequence[Any], seed: int, task_config: dict[str, Any] | None = None) -> tuple[list, Counter]:
+def generate_qa(records: SceneRecords, specs: Sequence[TaskSpec], seed: int, task_config: dict[str, Any] | None = None) -> tuple[list, Counter]:
     """Run the task generators on one scene's records; each task draws from its own seeded stream.
 
     All generators share one `GenConfig` (thresholds and sizes, from `task_config`); they count
     discarded candidates in its `skipped` Counter ("<task>: <reason>"), returned here.
     """
-    from spar_hf.tasks.common import GenConfig
-    from spar_hf.utils.rng import scene_rng
-
     try:
         config = GenConfig(**(task_config or {}))
     except TypeError as exc:
@@ -107,10 +104,6 @@ def generate_qa(records: Any, specs: Sequence[Any], seed: int, task_config: dict
 
 def process_scene(job: SceneJob) -> dict[str, Any]:
     """Generate and write one scene; returns its manifest. Bad scene input -> a 'rejected' manifest."""
-    from spar_hf.layout.writer import MANIFEST, scene_parts_dir, write_rejected_scene, write_scene
-    from spar_hf.scene.sources import read_scene
-    from spar_hf.tasks.registry import select_tasks
-
     out = Path(job.source_out)
     params = job.params()
     (scene_parts_dir(out, job.scene) / MANIFEST).unlink(missing_ok=True)
@@ -124,7 +117,7 @@ def process_scene(job: SceneJob) -> dict[str, Any]:
         return write_rejected_scene(out, job.scene, params, f"bad scene: {exc}")
 
     specs = select_tasks(list(job.tasks))
-    selected = keyframes_for(scene)
+    selected = keyframes_for(scene.source, scene.frames)
     records = build_scene_records(scene, selected, with_video=any(spec.view == "video" for spec in specs))
     kept = [rec.frame_index for rec in records.images]  # visibility may drop frames (unreadable depth)
     clip = [rec.frame_index for rec in records.video]
@@ -159,9 +152,6 @@ def run_local(jobs: Sequence[SceneJob], workers: int = 1) -> Iterator[tuple[Scen
                 exc.traceback_text = traceback.format_exc()
                 yield job, exc
         return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = {pool.submit(process_scene, job): job for job in jobs}
         for future in as_completed(futures):
@@ -173,14 +163,54 @@ def run_local(jobs: Sequence[SceneJob], workers: int = 1) -> Iterator[tuple[Scen
                 yield job, exc
 
 
-def get_engine(name: str) -> Callable[[Sequence[SceneJob], int], Iterator[tuple[SceneJob, Any]]]:
+def _scene_task(job: SceneJob, fault_marker: str | None) -> dict[str, Any]:
+    """The Ray task for one scene: `process_scene`, with the optional test fault armed."""
+    if fault_marker and _claim(fault_marker):
+        _die_before_manifest()
+    return process_scene(job)
+
+
+def _claim(marker: str) -> bool:
+    """True for exactly one caller across all workers: whoever creates the marker file first."""
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    return True
+
+
+def _die_before_manifest() -> None:
+    """Make this worker process exit mid-scene: after the images and parts, during the manifest write."""
+
+    def crash(source_dir: Any, scene: str, manifest: dict[str, Any]) -> None:
+        parts = layout_writer.scene_parts_dir(source_dir, scene)
+        (parts / f".tmp-{layout_writer.MANIFEST}.killed").write_text('{"version": ')
+        os._exit(1)
+
+    layout_writer.write_manifest = crash
+
+
+def run_ray(jobs: Sequence[SceneJob], workers: int = 1, address: str | None = None) -> Iterator[tuple[SceneJob, Any]]:
+    """One Ray task per scene (`spar_hf.engines.ray_engine.run_tasks`); yields (job, result|exception).
+
+    `workers` sizes a local Ray session (ignored when connecting to a cluster, which schedules by
+    its own CPUs); `address` is `HOST:6379` of a running cluster head (or "auto"). Jobs go with absolute
+    paths: a worker's working directory need not be the driver's.
+    """
+    fault = os.environ.get(FAULT_ENV) or None
+    calls = [(dataclasses.replace(job, scene_dir=os.path.abspath(job.scene_dir), source_out=os.path.abspath(job.source_out)),
+              fault) for job in jobs]
+    yield from run_tasks(_scene_task, jobs, calls, address=address, num_cpus=workers)
+
+
+Engine = Callable[..., Iterator[tuple[SceneJob, Any]]]
+ENGINES: dict[str, Engine] = {"local": run_local, "ray": run_ray}
+
+
+def get_engine(name: str) -> Engine:
     if name not in ENGINES:
         raise SparError(f"unknown engine {name!r}; choose one of {', '.join(sorted(ENGINES))}")
-    module, func = ENGINES[name].split(":")
-    try:
-        return getattr(importlib.import_module(module), func)
-    except (ImportError, AttributeError) as exc:
-        raise SparError(f"engine {name!r} is not available here ({exc})") from None
+    return ENGINES[name]
 
 
 @dataclass
@@ -228,14 +258,6 @@ def run_generate(
     engine_options: dict[str, Any] | None = None,
 ) -> GenerateReport:
     """Generate SPAR-7M QA for every scene under `scenes_root` into `out/<source>/`."""
-    from tqdm import tqdm
-
-    from spar_hf.layout.split import DEFAULT_VAL_FRACTION, assign_splits
-    from spar_hf.layout.writer import assemble, consistent_manifest
-    from spar_hf.scene.sources import list_scenes
-    from spar_hf.tasks.registry import select_tasks
-    from spar_hf.utils.atomic import sweep_temp_files
-
     specs = select_tasks(tasks)
     if not specs:
         raise SparError("no task generators are registered")

@@ -17,7 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
 from spar_hf.errors import SparError
+from spar_hf.layout.reader import SparLayout, read_qa_file
+from spar_hf.tasks.registry import all_tasks
+from spar_hf.utils.atomic import atomic_write_text
 
 MAX_EXAMPLES = 200
 
@@ -82,11 +87,6 @@ def _example(report: VerifyReport, entry: Any, finding: str) -> None:
 
 def verify_layout(root: str | Path, progress: bool = True, check_images: bool = True) -> VerifyReport:
     """Audit every record under `root` (a SPAR_DIR or one source folder)."""
-    from tqdm import tqdm
-
-    from spar_hf.layout.reader import SparLayout, read_qa_file
-    from spar_hf.tasks.registry import all_tasks
-
     layout = SparLayout(root)
     if not layout.sources():
         raise SparError(f"{root}: no <source>/qa_jsonl folders found")
@@ -149,6 +149,4 @@ def verify_layout(root: str | Path, progress: bool = True, check_images: bool = 
 
 
 def write_report(report: VerifyReport, path: str | Path) -> None:
-    from spar_hf.utils.atomic import atomic_write_text
-
     atomic_write_text(path, json.dumps(report.as_dict(), indent=1, ensure_ascii=False) + "\n")
