@@ -30,7 +30,7 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from spar_hf.cli import main  # noqa: E402
-from spar_hf.eval.bench_tasks import BENCH_TASKS  # noqa: E402
+from spar_hf.tasks.bench import BENCH_TASKS  # noqa: E402
 from spar_hf.eval.chat import chat_messages  # noqa: E402
 
 MODEL = "stub-vl"

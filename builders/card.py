@@ -11,7 +11,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from spar_hf import bench as benchlib
+from spar_hf.builders import sampling
 from spar_hf.packs import metadata_member
 from spar_hf.utils.atomic import atomic_write_text
 
@@ -93,8 +93,8 @@ def card_text(out_dir: Path, built: dict[str, "ConfigResult"], license: str = "c
         repo=repo or out_dir.name,
         configs=configs,
         depth_unit=DEPTH_UNIT,
-        per_task=benchlib.BENCH_PER_TASK,
-        tiny_per_task=benchlib.TINY_PER_TASK,
+        per_task=sampling.BENCH_PER_TASK,
+        tiny_per_task=sampling.TINY_PER_TASK,
         task_columns=[f"{n} {s}" for n, s in columns],
         task_rows=rows,
         license_text=LICENSE_TEXT.get(license, license),

@@ -1,9 +1,9 @@
-"""The hub SPAR-Bench-RGBD column values from frames (spar_hf.bench_rgbd), checked against the hub's own row 0."""
+"""The hub SPAR-Bench-RGBD column values from frames (spar_hf.builders.bench_rgbd), checked against the hub's own row 0."""
 
 import numpy as np
 import pytest
 
-from spar_hf.bench_rgbd import depth_intrinsics, hub_rgbd_values
+from spar_hf.builders.bench_rgbd import depth_intrinsics, hub_rgbd_values
 
 # SPAR-Bench-Tiny-RGBD row 0 (ScanNet, colour 1296x968, depth 640x480) as the hub viewer prints it
 HUB_K_COLOUR = [1170.18798828125, 0, 647.75, 0, 0, 1170.18798828125, 483.75, 0, 0, 0, 1, 0, 0, 0, 0, 1]

@@ -2,7 +2,7 @@
 
 from collections import Counter
 
-from spar_hf.bench import (
+from spar_hf.builders.sampling import (
     BENCH_TASKS,
     Candidate,
     bench_format,

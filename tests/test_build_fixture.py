@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from spar_hf.bench import BENCH_TASKS, FILL_TASKS
+from spar_hf.builders.sampling import BENCH_TASKS, FILL_TASKS
 
 SOURCE = "scannet"
 TRAIN_SCENE = "scene0000_00"

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from spar_hf.bench import BENCH_TASKS, BENCH_PER_TASK, bench_format
+from spar_hf.builders.sampling import BENCH_TASKS, BENCH_PER_TASK, bench_format
 from spar_hf.cli import main
 
 pytestmark = pytest.mark.slow

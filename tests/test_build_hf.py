@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from spar_hf.bench import BENCH_TASKS
+from spar_hf.builders.sampling import BENCH_TASKS
 from spar_hf.cli import main
 from spar_hf.layout.reader import SparLayout
 from spar_hf.packs import Pack

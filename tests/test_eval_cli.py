@@ -11,7 +11,7 @@ import json
 import pytest
 
 from spar_hf.cli import main
-from spar_hf.eval.bench_tasks import BENCH_TASKS, CHOICE, NUMERIC, task_kind
+from spar_hf.tasks.bench import BENCH_TASKS, CHOICE, NUMERIC, task_kind
 
 QUESTION_MC = "Which side? A. left B. right C. above D. below"
 MOTION = "move_right:1.0,rotate_left:30"

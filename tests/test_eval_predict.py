@@ -19,7 +19,7 @@ import pytest
 
 from openai_stub import MODEL, StubServer, StubState
 from spar_hf.cli import main
-from spar_hf.eval.bench_tasks import BENCH_TASKS
+from spar_hf.tasks.bench import BENCH_TASKS
 from spar_hf.eval.prompts import build_prompt
 from test_eval_cli import _png, _rows, write_bench
 

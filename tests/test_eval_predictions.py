@@ -4,7 +4,7 @@ import pytest
 
 from spar_hf.errors import SparError
 from spar_hf.eval.evaluate import evaluate
-from spar_hf.predictions import parse_line, read_predictions
+from spar_hf.eval.predictions import parse_line, read_predictions
 
 
 def test_parse_line_accepts_int_and_digit_string_ids_and_null():

@@ -3,7 +3,7 @@
 import pytest
 
 from spar_hf.eval import aggregate
-from spar_hf.eval.bench_tasks import BENCH_TASKS
+from spar_hf.tasks.bench import BENCH_TASKS
 from spar_hf.eval.reference import MEDIUM_WITHOUT_VCI, derive, find_row, load_reference
 
 # eval.md "Reference figures": rows of the full table whose published summaries do not follow

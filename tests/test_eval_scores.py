@@ -242,7 +242,7 @@ def test_prompts_match_lmms_eval_layout():
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from spar_hf.eval.bench_tasks import BENCH_TASKS  # noqa: E402
+from spar_hf.tasks.bench import BENCH_TASKS  # noqa: E402
 
 TOKENS = list("0123456789.-+:,;^ eAaBbCDEF()<>/\n_") + ["move_right", "rotate_left", "<answer>", "</think>", "answer:"]
 TEXT = st.lists(st.sampled_from(TOKENS), max_size=20).map("".join)

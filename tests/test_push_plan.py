@@ -4,7 +4,8 @@ import pytest
 
 from spar_hf.cli import main
 from spar_hf.errors import SparError
-from spar_hf.hub import IGNORE, execute, plan_push
+from spar_hf.builders.push import plan_push
+from spar_hf.utils.hub import IGNORE, execute
 
 CARD = """---
 configs:
@@ -140,7 +141,7 @@ def _spar7m_groups(scenes: int, seed: int = 0):
 
 def test_a_spar_7m_size_build_fits_the_hub_limits_and_a_tiny_pack_size_does_not():
     from spar_hf.builders.plan import plan_packs
-    from spar_hf.hub import HUB_LIMITS, hub_limit_problems
+    from spar_hf.utils.hub import HUB_LIMITS, hub_limit_problems
 
     groups = _spar7m_groups(4500)
     train, val = groups[:3600], groups[3600:]
@@ -157,7 +158,7 @@ def test_a_spar_7m_size_build_fits_the_hub_limits_and_a_tiny_pack_size_does_not(
 
 
 def test_hub_limits_name_what_goes_past_them():
-    from spar_hf.hub import hub_limit_problems
+    from spar_hf.utils.hub import hub_limit_problems
 
     limits = {"files": 4, "folder_entries": 3, "file_bytes": 100}
     files = [("README.md", 1), ("a/x.zip", 100), ("a/y.zip", 2), ("a/z.zip", 3)]
@@ -193,7 +194,7 @@ def bundle_dir(tmp_path):
 
 
 def test_space_dry_run_prints_plan(bundle_dir, capsys):
-    from spar_hf.hub import SPACE_IGNORE
+    from spar_hf.space.push import SPACE_IGNORE
 
     manifest_bytes = (bundle_dir / "spar_bundle.json").stat().st_size
     assert main(["push", "--space", "me/spar-browser", "--bundle", str(bundle_dir), "--dry-run"]) == 0
@@ -218,7 +219,7 @@ def test_space_plan_is_what_upload_folder_sends(bundle_dir):
     from huggingface_hub.hf_api import DEFAULT_IGNORE_PATTERNS
     from huggingface_hub.utils import filter_repo_objects
 
-    from spar_hf.hub import plan_space_push
+    from spar_hf.space.push import plan_space_push
 
     plan = plan_space_push(bundle_dir, "me/spar-browser")
     everything = sorted(p.relative_to(bundle_dir).as_posix() for p in bundle_dir.rglob("*") if p.is_file())
@@ -227,7 +228,7 @@ def test_space_plan_is_what_upload_folder_sends(bundle_dir):
 
 
 def test_space_execute_one_commit(bundle_dir):
-    from spar_hf.hub import SPACE_IGNORE, plan_space_push
+    from spar_hf.space.push import SPACE_IGNORE, plan_space_push
 
     api = FakeApi()
     plan = plan_space_push(bundle_dir, "me/spar-browser", private=True)
@@ -257,7 +258,7 @@ def test_space_push_command_uploads(bundle_dir, monkeypatch, capsys):
 
 
 def test_space_push_of_a_real_bundle(tmp_path):
-    from spar_hf.hub import plan_space_push
+    from spar_hf.space.push import plan_space_push
     from spar_hf.space.bundle import write_bundle
 
     written = write_bundle(tmp_path / "b", "me/spar")
@@ -283,7 +284,7 @@ def test_push_mode_combinations_are_argparse_errors(argv, message, capsys):
 
 
 def test_space_bad_inputs(bundle_dir, tmp_path, capsys):
-    from spar_hf.hub import plan_space_push
+    from spar_hf.space.push import plan_space_push
 
     assert main(["push", "--space", "spar-browser", "--bundle", str(bundle_dir), "--dry-run"]) == 2
     assert "--space 'spar-browser': expected OWNER/NAME" in capsys.readouterr().err

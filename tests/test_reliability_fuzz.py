@@ -155,7 +155,7 @@ PREDICTION = st.fixed_dictionaries({}, optional={
 @FUZZ
 @given(lines=st.lists(st.one_of(PREDICTION.map(_json_line), ANY_JSON.map(_json_line), RAW_LINE), min_size=0, max_size=8))
 def test_predictions_parser_accepts_or_refuses_with_lines(lines):
-    from spar_hf.predictions import read_predictions
+    from spar_hf.eval.predictions import read_predictions
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "pred.jsonl"
@@ -271,7 +271,7 @@ def test_deeply_nested_json_is_a_bad_line_not_a_crash(tmp_path):
     """json's C scanner raises RecursionError (not a ValueError) past ~1000 levels; every reader must treat it as bad input."""
     from spar_hf.ingest.readers import iter_records
     from spar_hf.layout.reader import SparLayout
-    from spar_hf.predictions import read_predictions
+    from spar_hf.eval.predictions import read_predictions
     from spar_hf.scene.scannet import _read_json
 
     folder = tmp_path / "spar" / "synthetic" / "qa_jsonl" / "train" / "obj_count" / "fill"

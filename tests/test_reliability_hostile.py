@@ -188,7 +188,7 @@ def test_a_json_array_goes_on_after_a_hostile_element(tmp_path):
 def _both_verdicts(tmp_path: Path, data: bytes) -> tuple[object, object]:
     """(CLI, Space) outcome for the same file: the parsed {id: prediction} or the error text."""
     from spar_hf.errors import SparError
-    from spar_hf.predictions import read_predictions
+    from spar_hf.eval.predictions import read_predictions
     from spar_hf.space.evaluation import check_upload
 
     path = tmp_path / "p.jsonl"

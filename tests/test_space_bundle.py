@@ -23,13 +23,14 @@ from spar_hf.space.bundle import MANIFEST, write_bundle
 REPO_PACKAGE = Path(__file__).resolve().parents[1] / "spar_hf"
 TOP_LEVEL = ["README.md", "app.py", "requirements.txt", "spar_bundle.json", "spar_hf"]
 # what the browser and scorer need, by reading ui.py, evaluation.py, render.py, scene3d.py, data.py and their imports
-NEEDED = ["spar_hf/__init__.py", "spar_hf/errors.py", "spar_hf/utils/atomic.py", "spar_hf/markers.py", "spar_hf/predictions.py",
+NEEDED = ["spar_hf/__init__.py", "spar_hf/errors.py", "spar_hf/utils/atomic.py", "spar_hf/markers.py", "spar_hf/eval/predictions.py",
           "spar_hf/space/__init__.py", "spar_hf/space/ui.py", "spar_hf/space/data.py", "spar_hf/space/render.py",
           "spar_hf/space/scene3d.py", "spar_hf/space/evaluation.py", "spar_hf/eval/__init__.py", "spar_hf/eval/reference.py",
-          "spar_hf/eval/data/table4.json", "spar_hf/eval/bench_data.py", "spar_hf/eval/evaluate.py", "spar_hf/eval/report.py"]
+          "spar_hf/eval/data/table4.json", "spar_hf/eval/bench_data.py", "spar_hf/eval/evaluate.py", "spar_hf/eval/report.py",
+          "spar_hf/tasks/__init__.py", "spar_hf/tasks/bench.py"]
 # what the Space never imports: the CLI, generation, training, the template itself, this bundler
-NOT_NEEDED = ["spar_hf/cli.py", "spar_hf/commands", "spar_hf/train", "spar_hf/tasks", "spar_hf/scene", "spar_hf/ingest",
-              "spar_hf/space/template", "spar_hf/space/bundle.py", "spar_hf/hub.py", "spar_hf/generate/pipeline.py"]
+NOT_NEEDED = ["spar_hf/cli.py", "spar_hf/commands", "spar_hf/train", "spar_hf/tasks/registry.py", "spar_hf/tasks/common.py", "spar_hf/scene", "spar_hf/ingest",
+              "spar_hf/space/template", "spar_hf/space/bundle.py", "spar_hf/utils/hub.py", "spar_hf/space/push.py", "spar_hf/generate/pipeline.py"]
 
 
 def _tree(folder: Path) -> list[str]:

@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from spar_hf.baselines import baseline_predictions
+    from spar_hf.eval.baselines import baseline_predictions
     from spar_hf.eval.bench_data import read_columns
     from spar_hf.utils.atomic import atomic_open
     from spar_hf.utils.report import Summary

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from spar_hf.eval.evaluate import evaluate
     from spar_hf.eval.reference import load_reference
     from spar_hf.eval.report import render
-    from spar_hf.predictions import read_predictions
+    from spar_hf.eval.predictions import read_predictions
     from spar_hf.utils.atomic import atomic_open, atomic_write_text
     from spar_hf.utils.report import Summary
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from spar_hf.errors import SparError
-from spar_hf.eval.bench_tasks import BENCH_TASKS
+from spar_hf.tasks.bench import BENCH_TASKS
 
 if TYPE_CHECKING:
     from spar_hf.utils.report import RejectLog

@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 from typing import Any, Callable
 
-from spar_hf.eval import extract, scores
-from spar_hf.eval.bench_tasks import CHOICE, MV_NUMERIC_TASKS, NUMERIC, task_kind
+import spar_hf.eval.extract as extract
+import spar_hf.eval.scores as scores
+from spar_hf.tasks.bench import CHOICE, MV_NUMERIC_TASKS, NUMERIC, task_kind
 
 Scorer = Callable[[str, str, str, str], tuple[float, Any]]
 

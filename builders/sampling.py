@@ -1,7 +1,8 @@
 """SPAR-Bench sampling: which val records become bench rows, in which order.
 
 The published bench has 20 tasks, up to 400 questions each, drawn from the val split; numeric
-tasks appear in `fill` form and the others in `select` form (tasks.md). We draw with a fixed seed
+tasks appear in `fill` form and the others in `select` form (docs/tasks.md). The task list itself is
+`spar_hf.tasks.bench.BENCH_TASKS`, which eval reads too. We draw with a fixed seed
 and round-robin over answer letters and, within a letter, over scenes, so a task's questions are
 spread over as many scenes as possible and the correct letters are as even as the pool allows.
 Any prefix of the drawn order is itself balanced: bench-tiny is the first 50 of each task.
@@ -15,31 +16,9 @@ from typing import Hashable, Iterable, Sequence
 
 import numpy as np
 
+from spar_hf.tasks.bench import BENCH_TASKS
 from spar_hf.utils.rng import scene_rng
 
-# the 20 SPAR-Bench tasks (tasks.md "SPAR-Bench: 20 tasks"), in the paper's column order
-BENCH_TASKS: tuple[str, ...] = (
-    "depth_prediction_oc",
-    "depth_prediction_oc_mv",
-    "depth_prediction_oo",
-    "depth_prediction_oo_mv",
-    "distance_prediction_oc",
-    "distance_prediction_oc_mv",
-    "distance_prediction_oo",
-    "distance_prediction_oo_mv",
-    "position_matching",
-    "camera_motion_infer",
-    "view_change_infer",
-    "distance_infer_center_oo",
-    "distance_infer_center_oo_mv",
-    "obj_spatial_relation_oc_mv",
-    "obj_spatial_relation_oo",
-    "obj_spatial_relation_oo_mv",
-    "spatial_imagination_oc",
-    "spatial_imagination_oc_mv",
-    "spatial_imagination_oo",
-    "spatial_imagination_oo_mv",
-)
 # tasks scored by MRA / VCI on a number: bench takes them in `fill` form
 FILL_TASKS: frozenset[str] = frozenset(
     [t for t in BENCH_TASKS if t.startswith(("depth_prediction", "distance_prediction"))] + ["view_change_infer"]

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from spar_hf.eval.bench_tasks import BENCH_TASKS, CHOICE, NUMERIC, task_kind
+from spar_hf.tasks.bench import BENCH_TASKS, CHOICE, NUMERIC, task_kind
 from spar_hf.eval.extract import option_letters
 from spar_hf.utils.rng import scene_rng
 
