@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from importlib.resources import files
 from pathlib import Path
-from typing import TYPE_CHECKING
+
 
 from spar_hf.builders import sampling
+from spar_hf.builders.result import ConfigResult
 from spar_hf.packs import metadata_member
 from spar_hf.utils.atomic import atomic_write_text
-
-if TYPE_CHECKING:
-    from spar_hf.builders.run import ConfigResult
 
 TEMPLATE = "spar.md"  # in the spar_hf.cards package (the repository's cards/ folder)
 DEFAULT_CONFIG = "bench"
@@ -33,7 +31,7 @@ def data_files_pattern(files: list[str]) -> str:
     return f"{folder}/{name.split('-')[0]}-*.zip"
 
 
-def card_text(out_dir: Path, built: dict[str, "ConfigResult"], license: str = "cc-by-nc-4.0", repo: str | None = None) -> str:
+def card_text(out_dir: Path, built: dict[str, ConfigResult], license: str = "cc-by-nc-4.0", repo: str | None = None) -> str:
     """Render the card for the configs in `built` (name -> ConfigResult)."""
     from datasets.info import DatasetInfo, DatasetInfosDict
     from datasets.utils.metadata import MetadataConfigs
@@ -103,7 +101,7 @@ def card_text(out_dir: Path, built: dict[str, "ConfigResult"], license: str = "c
     return str(card)
 
 
-def write_card(out_dir: Path, built: dict[str, "ConfigResult"], license: str = "cc-by-nc-4.0", repo: str | None = None) -> Path:
+def write_card(out_dir: Path, built: dict[str, ConfigResult], license: str = "cc-by-nc-4.0", repo: str | None = None) -> Path:
     path = out_dir / "README.md"
     atomic_write_text(path, card_text(out_dir, built, license, repo))
     return path
