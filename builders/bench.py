@@ -16,18 +16,25 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+from PIL import Image
 
 from spar_hf.builders import sampling
 from spar_hf.builders.bench_rgbd import hub_rgbd_values
 from spar_hf.builders.qa import FrameFiles, Reject, colour_paths, rgbd_of
-from spar_hf.builders.spar import (BENCH_JPEG_QUALITY, CONFIGS, SPATIALFORGE_SOURCE, bench_row, member_name,
-                                   normalise_markers, stored_features)
+from spar_hf.builders.spar import (
+    BENCH_JPEG_QUALITY,
+    CONFIGS,
+    SPATIALFORGE_SOURCE,
+    bench_row,
+    member_name,
+    normalise_markers,
+    stored_features,
+)
 from spar_hf.errors import SparError
 from spar_hf.layout.reader import Entry, Problem, SparLayout
 from spar_hf.markers import draw_on, placements
 from spar_hf.packs import METADATA_ROWS_PER_GROUP, Metadata, PackContent, write_pack
 from spar_hf.utils.outputs import file_sha256
-
 
 RGBD_ROWS_PER_GROUP = 16  # bench-rgbd rows buffered before a write: ~40 MB of depth arrays
 
@@ -50,7 +57,6 @@ class BenchResult:
 def drawn_images(paths: list[Path], names: list[str], markers: dict[str, Any], task: str,
                  bench_id: int) -> list[tuple[str, Path | bytes]]:
     """(member name, file or bytes) per image: drawn where a marker sits, else the layout file as is."""
-    from PIL import Image
 
     marks = placements(markers, task)
     out: list[tuple[str, Path | bytes]] = []
@@ -70,7 +76,6 @@ def drawn_images(paths: list[Path], names: list[str], markers: dict[str, Any], t
 def hub_rgbd(files: FrameFiles, entry: Entry) -> dict[str, Any]:
     """The hub SPAR-Bench-RGBD columns of a record (depth in metres as arrays, flattened 4x4 pose and
     intrinsics; spar_hf.builders.bench_rgbd) plus our 3x3 `intrinsics`: values in the row, no depth file in the pack."""
-    from PIL import Image
 
     values, depth_files = rgbd_of(files, entry)
     depth_png, sizes = [], []

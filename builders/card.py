@@ -10,6 +10,7 @@ from __future__ import annotations
 from importlib.resources import files
 from pathlib import Path
 
+from huggingface_hub import DatasetCard, DatasetCardData
 
 from spar_hf.builders import sampling
 from spar_hf.builders.result import ConfigResult
@@ -35,7 +36,6 @@ def card_text(out_dir: Path, built: dict[str, ConfigResult], license: str = "cc-
     """Render the card for the configs in `built` (name -> ConfigResult)."""
     from datasets.info import DatasetInfo, DatasetInfosDict
     from datasets.utils.metadata import MetadataConfigs
-    from huggingface_hub import DatasetCard, DatasetCardData
 
     from spar_hf.builders.spar import CITATION, CONFIGS, DEPTH_UNIT
 

@@ -10,6 +10,11 @@ exit 2 before it is written, and its archive is not moved into place (zip/tar bo
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+from spar_hf.errors import SparError
+from spar_hf.utils.outdir import output_folder
+from spar_hf.utils.report import RejectLog, Summary
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,13 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from tqdm import tqdm
 
-    from spar_hf.errors import SparError
-    from spar_hf.utils.outdir import output_folder
-    from spar_hf.utils.report import RejectLog, Summary
     from spar_hf.utils.safe_extract import group_archives, safe_extract
     from spar_hf.utils.sizes import parse_size
 

@@ -30,6 +30,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from PIL import Image, UnidentifiedImageError
+
 from spar_hf.errors import SparError
 from spar_hf.ingest.validate import Rejected
 from spar_hf.utils.atomic import TMP_PREFIX, atomic_open
@@ -269,7 +271,6 @@ def _pixmo_file(root: Path, sha: str) -> Path | None:
 
 def check_image(path: Path, full: bool = False) -> tuple[int, int]:
     """(width, height) from the header after the cheap integrity checks; raises Rejected."""
-    from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as im:

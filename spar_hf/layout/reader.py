@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, Callable, Iterable, Iterator
 
 import numpy as np
+from PIL import Image
 
 from spar_hf.errors import SparError
 from spar_hf.layout.paths import (
@@ -336,7 +337,6 @@ class FrameStore:
 
     def depth(self, image: str) -> np.ndarray:
         """The raw 16-bit depth map (uint16; our writer stores millimetres)."""
-        from PIL import Image
 
         path = self.depth_path(image)
         if not path.is_file():
@@ -373,8 +373,6 @@ class FrameStore:
             raise SparError(f"{path}: bad intrinsics file ({exc})") from None
 
     def _read_size(self, image: str) -> tuple[int, int]:
-        from PIL import Image
-
         path = self.file(image)
         if not path.is_file():
             raise SparError(f"{path}: image missing")

@@ -23,6 +23,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from spar_hf.errors import SparError
 from spar_hf.geometry import is_rigid
@@ -212,8 +213,6 @@ def _jpeg_has_eoi(path: Path) -> bool:
 
 
 def _read_frames(folder: Path, intrinsics: np.ndarray, skipped: dict[str, int]) -> list[Frame]:
-    from PIL import Image
-
     def skip(reason: str, path: Path) -> None:
         skipped[reason] = skipped.get(reason, 0) + 1
         log.warning("%s: %s; frame skipped", path, reason)

@@ -50,6 +50,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from spar_hf.errors import SparError
 from spar_hf.geometry import is_rigid
@@ -114,8 +115,6 @@ def _matrix(value: object, shape: tuple[int, int]) -> np.ndarray | None:
 
 
 def _image_size(path: Path) -> tuple[int, int]:
-    from PIL import Image
-
     with Image.open(path) as image:
         return image.size
 

@@ -65,6 +65,7 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from spar_hf.errors import SparError
 from spar_hf.geometry import same_aspect
@@ -148,15 +149,12 @@ def camera_from_pose_file(values: np.ndarray, width: int, height: int) -> tuple[
 
 
 def _read_png(path: Path) -> np.ndarray:
-    from PIL import Image
-
     with Image.open(path) as image:
         return np.asarray(image)
 
 
 def _image_size(path: Path) -> tuple[int, int] | None:
     """(width, height) from an image's header; None when it cannot be opened."""
-    from PIL import Image
 
     try:
         with Image.open(path) as image:

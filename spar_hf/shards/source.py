@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from spar_hf.errors import SparError
+from spar_hf.packs import Pack
 
 IMAGE_COLUMNS = ("images", "image")  # as loaded; packs store them as file_names / image_file_names
 DEPTH_COLUMN = "depth"
@@ -100,8 +101,6 @@ def _split_columns(table_rows: list[dict[str, Any]], image_col: str, depth_col: 
 
 
 def _read_pack(files: ConfigFiles, location: str) -> FileRows:
-    from spar_hf.packs import Pack
-
     pack = Pack(location)
     try:
         rows = pack.metadata(files.config).to_pylist()

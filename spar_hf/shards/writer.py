@@ -29,9 +29,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+from PIL import Image
 
 from spar_hf.engines.units import run_units
 from spar_hf.errors import SparError
+from spar_hf.markers import draw_on, placements
 from spar_hf.shards.chunks import DEFAULT_FRAMES, DEFAULT_ROWS, Chunk, chunk_rows
 from spar_hf.shards.index import ShardIndex, ShardInfo, index_name, rejects_name, shard_name, shard_stem, write_index
 from spar_hf.shards.source import ConfigFiles, FileRows, config_files, read_file
@@ -165,9 +167,6 @@ class FileSamples:
 
     def _bake(self, row: SampleRow, i: int) -> None:
         """Draw the markers into the views that carry one (JPEG q95, 4:4:4): each such view a frame of its own."""
-        from PIL import Image
-
-        from spar_hf.markers import draw_on, placements
 
         marks = placements(row.fields.get("markers") or {}, str(row.fields.get("task", "")))
         for j, frame in enumerate(row.views):

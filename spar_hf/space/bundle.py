@@ -22,6 +22,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from huggingface_hub import SpaceCard
+
 import spar_hf
 from spar_hf.errors import SparError
 from spar_hf.utils.atomic import TMP_PREFIX
@@ -185,7 +187,6 @@ def _write_readme(template: Path, out: Path, dataset: str | None) -> None:
     if dataset is None:
         shutil.copyfile(template, out)
         return
-    from huggingface_hub import SpaceCard
 
     card = SpaceCard.load(template)
     card.data.datasets = [dataset]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import io
+import json
 import os
 import threading
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from spar_hf.errors import SparError
+from spar_hf.packs import Pack
 
 ALL = "(all)"
 # per row kind: the column holding the format, the image column
@@ -215,8 +217,6 @@ class SpaceDataset:
 
 
 def _meta_objects(text: str) -> list[dict[str, Any]]:
-    import json
-
     try:
         meta = json.loads(text)
     except json.JSONDecodeError:
@@ -247,7 +247,6 @@ def _parquet(path: str, metadata: str | None):
 
     if metadata is None:
         return pq.ParquetFile(_open(path))
-    from spar_hf.packs import Pack
 
     with Pack(path) as pack:
         return pq.ParquetFile(io.BytesIO(pack.read(metadata)))
@@ -260,7 +259,6 @@ def _row_group(path: str, metadata: str | None, group: int, columns: tuple[str, 
 
 def _pack_images(path: str, names: list[str] | None) -> list[dict[str, Any]]:
     """A row's images from its pack, as datasets gives undecoded images ({bytes, path}); only these members are read."""
-    from spar_hf.packs import Pack
 
     with Pack(path) as pack:
         return [{"bytes": pack.read(name), "path": name} for name in names or []]

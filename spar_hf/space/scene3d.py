@@ -15,6 +15,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from spar_hf.utils.atomic import atomic_write_bytes
+
 OBJECT_ALPHA = 0.55
 CONTEXT_ALPHA = 0.18
 CONTEXT_RGB = (120, 120, 120)
@@ -119,7 +121,6 @@ def write_glb(path: Path, objects: list[dict[str, Any]], cameras: list[Camera],
     """Write the GLB; None when there is nothing to show (no objects and no cameras)."""
     if not objects and not cameras:
         return None
-    from spar_hf.utils.atomic import atomic_write_bytes
 
     data = build_scene(objects, cameras, context).export(file_type="glb")
     atomic_write_bytes(path, data)

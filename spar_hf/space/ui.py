@@ -20,9 +20,10 @@ from typing import Any
 import numpy as np
 
 from spar_hf.errors import SparError
+from spar_hf.eval.reference import load_reference
 from spar_hf.space import evaluation, render, scene3d
-from spar_hf.space.review import Review, review
 from spar_hf.space.data import ALL, IMAGE_COLUMN, SpaceDataset
+from spar_hf.space.review import Review, review
 
 PROTOCOLS = ("lmms-eval", "vlmevalkit", "strict")
 DEFAULT_REFERENCES = ("GPT-4o", "Qwen2.5-VL-72B")
@@ -202,8 +203,6 @@ def _image_names(cells: list[dict[str, Any]]) -> list[str]:
 
 
 def reference_names(table: str) -> list[str]:
-    from spar_hf.eval.reference import load_reference
-
     return [row.name for row in load_reference(table)]
 
 

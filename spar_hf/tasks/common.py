@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import time
 import weakref
 from collections import Counter
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from spar_hf.layout.paths import keyframe_depth, keyframe_image
 from spar_hf.markers import BBOX_ORDER, DEFAULT_BBOX_ORDER, DEFAULT_POINT_ORDER, POINT_ORDER
 from spar_hf.records import ImageRecord, QARecord, SceneRecords
 from spar_hf.tasks import templates as T
-from spar_hf.tasks.registry import TaskSpec
+from spar_hf.tasks.registry import TaskSpec, all_tasks
 
 LETTERS = "ABCD"
 # the task families built on this module (registry `family` = module name)
@@ -742,9 +743,6 @@ def rows_per_second(records: SceneRecords, tasks: list[str] | None = None, repea
     Times generation only (the scene index is rebuilt each repeat; visibility is not included) in
     process CPU time, so the rate is per core even on a shared machine.
     """
-    import time
-
-    from spar_hf.tasks.registry import all_tasks
 
     table = all_tasks()
     names = tasks or sorted(n for n, s in table.items() if s.family in FAMILIES)

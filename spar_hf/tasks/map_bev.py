@@ -19,9 +19,16 @@ import numpy as np
 
 from spar_hf.layout.paths import keyframe_image
 from spar_hf.markers import object_name
+from spar_hf.probes.bev import parse_coordinates
 from spar_hf.records import ImageRecord, QARecord, SceneRecords
 from spar_hf.tasks._videoqa import (
-    RecordMaker, best_view, norm_box, object_info, per_task_limit, pick, scene_id,
+    RecordMaker,
+    best_view,
+    norm_box,
+    object_info,
+    per_task_limit,
+    pick,
+    scene_id,
 )
 from spar_hf.tasks.registry import TaskSpec
 
@@ -120,8 +127,6 @@ def generate(records: SceneRecords, rng: np.random.Generator, config: Any = None
 
 
 def verify(record: QARecord, lookup: Any = None) -> list[str]:
-    from spar_hf.probes.bev import parse_coordinates
-
     meta = record.meta
     centers = np.array([o["center"] for o in meta["objects"]], float)
     if lookup is not None:

@@ -16,6 +16,7 @@ of the batches sent in them (without it, fresh shared memory per batch: `shared_
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sys
 import threading
@@ -157,8 +158,6 @@ class WorkerBuffers:
     """
 
     def __init__(self, workers: int, per_worker: int):
-        import multiprocessing
-
         self.per_worker = per_worker
         self._busy = multiprocessing.RawArray("b", workers * per_worker)
         self._uses = multiprocessing.RawArray("i", workers * per_worker)

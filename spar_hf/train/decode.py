@@ -15,7 +15,9 @@ import logging
 from typing import Any, Callable
 
 import numpy as np
+import numpy.lib.format
 import orjson
+from PIL import Image
 
 try:
     import simplejpeg
@@ -40,7 +42,6 @@ def decode_json(data: bytes) -> Any:
 
 def decode_depth(key: str, data: bytes) -> np.ndarray:
     """`<i>.depth.png` -> HxW uint16 array, values exactly as stored (millimetres in SPAR builds)."""
-    from PIL import Image
 
     with Image.open(io.BytesIO(data)) as img:
         array = np.array(img)
@@ -55,7 +56,6 @@ def decode_depth(key: str, data: bytes) -> np.ndarray:
 
 def decode_rgb(data: bytes) -> Any:
     """An image -> RGB PIL image, decoded once (webdataset's "pil" handler copies it twice more)."""
-    from PIL import Image
 
     img = Image.open(io.BytesIO(data))
     img.load()
@@ -123,7 +123,6 @@ def _warn_no_simplejpeg() -> None:
 
 def decode_npy(data: bytes) -> np.ndarray:
     """`.npy` without pickles: a shard is data, and loading it must never run code from it."""
-    import numpy.lib.format
 
     return numpy.lib.format.read_array(io.BytesIO(data), allow_pickle=False)
 

@@ -20,6 +20,8 @@ import random
 import zlib
 from typing import Any, Callable, Iterator, Sequence
 
+from PIL import Image
+
 from spar_hf.errors import SparError
 from spar_hf.shards.index import read_index, shard_id, shard_urls
 from spar_hf.train.buffers import WorkerBuffers
@@ -49,7 +51,6 @@ def keep_pil_blocks(n: int) -> None:
     memory from the OS and pay its page faults; reuse narrows the gap to a tight decode loop.
     Only ever raises the setting.
     """
-    from PIL import Image
 
     if Image.core.get_blocks_max() < n:
         Image.core.set_blocks_max(n)
