@@ -39,7 +39,7 @@ def main() -> None:
     parser.add_argument("--scale", action="store_true", help="3 scenes of 120 frames instead of 1 of 40")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    from spar_hf.tasks.common import rows_per_second
+    from spar_hf.tasks.generic import rows_per_second
 
     frames, scenes = (120, 3) if args.scale else (40, 1)
     with tempfile.TemporaryDirectory() as tmp:

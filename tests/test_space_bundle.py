@@ -29,7 +29,7 @@ NEEDED = ["spar_hf/__init__.py", "spar_hf/errors.py", "spar_hf/utils/atomic.py",
           "spar_hf/eval/data/table4.json", "spar_hf/eval/bench_data.py", "spar_hf/eval/evaluate.py", "spar_hf/eval/report.py",
           "spar_hf/tasks/__init__.py", "spar_hf/tasks/bench.py"]
 # what the Space never imports: the CLI, generation, training, the template itself, this bundler
-NOT_NEEDED = ["spar_hf/cli.py", "spar_hf/commands", "spar_hf/train", "spar_hf/tasks/registry.py", "spar_hf/tasks/common.py", "spar_hf/scene", "spar_hf/ingest",
+NOT_NEEDED = ["spar_hf/cli.py", "spar_hf/commands", "spar_hf/train", "spar_hf/tasks/registry.py", "spar_hf/tasks/generic.py", "spar_hf/scene", "spar_hf/ingest",
               "spar_hf/space/template", "spar_hf/space/bundle.py", "spar_hf/utils/hub.py", "spar_hf/space/push.py", "spar_hf/generate/pipeline.py"]
 
 

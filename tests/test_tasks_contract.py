@@ -15,7 +15,9 @@ from test_tasks_multi import MV_CAMERAS, MV_OBJECTS
 from spar_hf.geometry import normalize_xy
 from spar_hf.markers import placements
 from spar_hf.tasks import templates as T
-from spar_hf.tasks.common import FAMILIES, GenConfig, rows_per_second, select_instruction
+from spar_hf.tasks.generic import rows_per_second
+from spar_hf.tasks.render import select_instruction
+from spar_hf.tasks.taskdef import FAMILIES, GenConfig
 from spar_hf.tasks.registry import all_tasks
 
 MINE = sorted(n for n, s in all_tasks().items() if s.family in FAMILIES)
@@ -227,7 +229,7 @@ def test_scene_index_does_not_keep_records_alive():
     import gc
     import weakref
 
-    from spar_hf.tasks.common import scene_index
+    from spar_hf.tasks.scene_index import scene_index
 
     records = make_records(MV_OBJECTS, MV_CAMERAS)
     scene_index(records)

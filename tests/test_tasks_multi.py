@@ -13,7 +13,7 @@ import pytest
 from tasks_scene import R_PLUS_X, Lookup, labels_of, make_records
 
 from spar_hf.records import VisibleObject
-from spar_hf.tasks.common import GenConfig
+from spar_hf.tasks.taskdef import GenConfig
 from spar_hf.tasks.matching import iou
 from spar_hf.tasks.registry import all_tasks
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from tasks_scene import labels_of, make_records
 
-from spar_hf.tasks.common import Cam, GenConfig
+from spar_hf.tasks.taskdef import Cam, GenConfig
 from spar_hf.tasks.imagination import _derive as imagination_derive
 from spar_hf.tasks.registry import all_tasks
 from spar_hf.tasks.volume import dimensions_cm

@@ -40,7 +40,7 @@ from spar_hf.layout.writer import (MANIFEST, FrameData, assemble, consistent_man
 from spar_hf.records import SceneRecords
 from spar_hf.scene.model import Frame, Scene
 from spar_hf.scene.sources import list_scenes, read_scene
-from spar_hf.tasks.common import GenConfig
+from spar_hf.tasks.taskdef import GenConfig
 from spar_hf.tasks.registry import TaskSpec, select_tasks
 from spar_hf.utils.atomic import sweep_temp_files
 from spar_hf.utils.rng import scene_rng
