@@ -8,7 +8,7 @@ the sources). Not published: the depth unit; we write metres (our layout's 16-bi
 1000, 0 = no reading). Our layout keeps one (colour) intrinsics per frame, so `intrinsic_depth` is it
 rescaled to the depth map's resolution (same field of view, pixel centres kept), as visibility reads
 depth; on ScanNet that is within 0.4% (fy) and 0.13 px (centre) of the sensor's own depth calibration
-(tests/test_bench_rgbd.py, against the hub's row 0).
+(tests/builders/test_bench_rgbd.py, against the hub's row 0).
 """
 
 from __future__ import annotations
