@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from synthetic_tree import read_tree
+from fixtures.synthetic_tree import read_tree
 
-from spar_hf import pipeline
+from spar_hf.generate import pipeline
 from spar_hf.scene.sources import read_scene
 from spar_hf.scene.synthetic import PlacedObject, SynthScene, generate_scene, write_scene
 from spar_hf.tasks.registry import all_tasks, select_tasks
@@ -108,7 +108,7 @@ def test_known_scene_yields_each_question_once_with_hand_computed_depths(known_s
 def test_each_task_draws_from_its_own_stream_keyed_by_scene_and_task(known_scene):
     """generate_qa seeds task T of scene S with sha256("<seed>:<S>:<T>"): adding a task changes nothing else."""
     scene = read_scene("synthetic", known_scene)
-    records = pipeline.build_scene_records(scene, pipeline.keyframes_for(scene))
+    records = pipeline.build_scene_records(scene, pipeline.keyframes_for(scene.source, scene.frames))
     (spec,) = select_tasks([TASK])
     alone, _ = pipeline.generate_qa(records, [spec], SEED)
     both, _ = pipeline.generate_qa(records, select_tasks([TASK, "distance_prediction_oc"]), SEED)
