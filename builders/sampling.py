@@ -1,7 +1,7 @@
 """SPAR-Bench sampling: which val records become bench rows, in which order.
 
 The published bench has 20 tasks, up to 400 questions each, drawn from the val split; numeric
-tasks appear in `fill` form and the others in `select` form (docs/tasks.md). The task list itself is
+tasks appear in `fill` form and the others in `select` form (docs/formats.md "Bench packs"). The task list itself is
 `spar_hf.tasks.bench.BENCH_TASKS`, which eval reads too. We draw with a fixed seed
 and round-robin over answer letters and, within a letter, over scenes, so a task's questions are
 spread over as many scenes as possible and the correct letters are as even as the pool allows.

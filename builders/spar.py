@@ -111,7 +111,7 @@ def qa_features(rgbd: bool = False) -> Features:
 
 
 def bench_features(rgbd: bool = False) -> Features:
-    """Exactly the hub SPAR-Bench columns (formats.md section 3); bench-rgbd: the hub SPAR-Bench-RGBD columns
+    """Exactly the hub SPAR-Bench columns (docs/formats.md "Columns per config"); bench-rgbd: the hub SPAR-Bench-RGBD columns
     (spar_hf.builders.bench_rgbd: depth in metres as float arrays, flattened 4x4 pose and intrinsics) between image and
     question, plus our `intrinsics` (3x3) last."""
     spec: dict[str, Any] = {
@@ -180,7 +180,7 @@ def member_name(source: str, layout_path: str) -> str:
 
 
 def view_of(record: QARecord) -> str:
-    """single / multi / video: video frames, a nav record or more than 10 images are video (formats.md 1)."""
+    """single / multi / video: video frames, a nav record or more than 10 images are video (docs/formats.md "Views: single, multi, video")."""
     n = len(record.images)
     if record.task.startswith("nav") or n > 10 or any("/video_color/" in p for p in record.images):
         return "video"

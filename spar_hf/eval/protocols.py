@@ -3,7 +3,7 @@
 "lmms-eval" reproduces lmms_eval/tasks/sparbench/utils.py as intended (with `partial` imported; the
 0.7.3 wheel lost that import and scores every numeric question 0), quirks included.
 "vlmevalkit" reproduces VLMEvalKit's SparBench rule-based scoring (no LLM judge).
-"strict" is ours: eval.md "Strict protocol". Every scorer returns (score in [0, 1], extracted),
+"strict" is ours: docs/eval.md "Protocols". Every scorer returns (score in [0, 1], extracted),
 where `extracted` is what was read from the prediction (for the per-question details file).
 """
 

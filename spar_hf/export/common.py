@@ -1,6 +1,6 @@
 """What the training exports share: reading train records, `<image>` tags, the format/source mix.
 
-Mixing follows the release's `mix_data` (formats.md section 2): `repeat_time = source_ratio *
+Mixing follows the release's `mix_data` (docs/build.md, the exports): `repeat_time = source_ratio *
 format_ratio`; a ratio not given is 1. InternVL applies repeat_time itself when loading (below 1 it
 keeps the first fraction of the lines); LLaVA and Qwen loaders have no such knob, so for them the
 export materialises the mix with the same rule (`mixed`).
@@ -26,7 +26,7 @@ from spar_hf.records import FORMATS, MARKER_FIELDS, QARecord
 from spar_hf.utils.atomic import atomic_write_bytes, atomic_write_text
 
 EXPORT_SPLIT = "train"
-VIDEO_MIN_IMAGES = 11  # more than 10 images, or a nav record, is fed as video (formats.md section 1)
+VIDEO_MIN_IMAGES = 11  # more than 10 images, or a nav record, is fed as video (docs/formats.md "Views: single, multi, video")
 SPATIALFORGE_SOURCE = "spatialforge"
 RELEASE_MIX = "sentence=1,select=0.1,fill=0.1,judge=0.1"
 

@@ -1,6 +1,6 @@
 """InternVL training export: per-(task, format) annotation JSONL plus the release's index JSON.
 
-Index (formats.md section 2, the release's `generate_data_json` + `mix_data`): one file per source,
+Index (docs/build.md, the exports; the release's `generate_data_json` + `mix_data`): one file per source,
 `<source>_<total//1000>k.json` (total = annotation lines of that source before mixing), mapping
 `"<source>_<task>_<format>"` to `{"root", "annotation", "repeat_time", "length"}`. Only the train
 split is indexed. Records carry `<image>` tags (one per image, `Frame-i:` for video), width/height

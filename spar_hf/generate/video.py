@@ -2,7 +2,7 @@
 
 A clip is `DEFAULT_CLIP_FRAMES` (16) source frames spread evenly over the scene's full frame
 sequence (not only keyframes), first and last frame included. 16 keeps a clip above the
-release's 10-image "video" cut (formats.md) while bounding the visibility work per scene;
+release's 10-image "video" cut (docs/formats.md "Views: single, multi, video") while bounding the visibility work per scene;
 a scene with fewer valid frames gives all of them. A scene that fixes its own clip (an RxR
 route, `NavScene.clip`) gets exactly that clip. Deterministic: no randomness involved.
 """

@@ -1,4 +1,4 @@
-"""Reader for the ScanNet export layout (formats.md section 7), also used for our synthetic scenes.
+"""Reader for the ScanNet export layout (docs/formats.md "ScanNet export layout"), also used for our synthetic scenes.
 
 Objects come from the over-segmentation (segs.json) and its grouping (aggregation.json): an
 object's vertices are those of its segments. Its box is gravity-aligned: yaw only, from the

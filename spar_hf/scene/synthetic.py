@@ -1,4 +1,4 @@
-"""Procedural indoor scenes written in the ScanNet export layout (formats.md section 7).
+"""Procedural indoor scenes written in the ScanNet export layout (docs/formats.md "ScanNet export layout").
 
 A scene is a box-shaped room (floor, four walls, ceiling) furnished with labelled boxes placed
 without interpenetration, some standing on others (a lamp on a desk, a pillow on a bed), and a

@@ -1,4 +1,4 @@
-"""HF build -> WebDataset tar shards whose samples hold each image once (formats.md section 5).
+"""HF build -> WebDataset tar shards whose samples hold each image once (docs/formats.md "WebDataset shards").
 
 A sample is a chunk of one scene's QA rows (`spar_hf.shards.chunks`) with the union of their
 images, each stored once, plus one JSON listing the rows and which of the sample's images each

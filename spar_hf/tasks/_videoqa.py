@@ -2,7 +2,7 @@
 numeric options, object views. Kept apart from the single/multi-view helpers on purpose.
 
 Frames are named to the model 1-based ("Frame-1" is the clip's first image), matching the
-`Frame-i:` prefixes used when records are fed as video (formats.md).
+`Frame-i:` prefixes used when records are fed as video (docs/formats.md "Views: single, multi, video").
 """
 
 from __future__ import annotations

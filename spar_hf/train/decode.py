@@ -1,6 +1,6 @@
 """Decoders for the members of a shard sample: JSON, RGB views, uint16 depth, `.npy` matrices; marker drawing.
 
-Depth keeps uint16 (webdataset's image decoders would clip it to 8 bits; formats.md section 5);
+Depth keeps uint16 (webdataset's image decoders would clip it to 8 bits; docs/formats.md "Shard sample");
 `.npy` is read without pickles (a shard is data). RGB views become arrays through libjpeg-turbo
 (`decode_rgb_array`, `decode_rgb_into`: simplejpeg with Pillow's decoder settings, so Pillow's
 pixels) because turning a decoded PIL image into an array costs more than decoding it (Pillow's

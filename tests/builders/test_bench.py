@@ -25,7 +25,7 @@ def _cands(task, spec):
 def test_twenty_tasks_and_formats():
     assert len(BENCH_TASKS) == 20 and len(set(BENCH_TASKS)) == 20
     fill = {t for t in BENCH_TASKS if bench_format(t) == "fill"}
-    # the 8 depth/distance tasks and view_change_infer are numeric (tasks.md)
+    # the 8 depth/distance tasks and view_change_infer are numeric (docs/formats.md "Bench packs")
     assert fill == {
         "depth_prediction_oc", "depth_prediction_oc_mv", "depth_prediction_oo", "depth_prediction_oo_mv",
         "distance_prediction_oc", "distance_prediction_oc_mv", "distance_prediction_oo", "distance_prediction_oo_mv",

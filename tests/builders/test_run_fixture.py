@@ -1,4 +1,4 @@
-"""A small SPAR_DIR in the official release layout (formats.md section 1), written by hand.
+"""A small SPAR_DIR in the official release layout (docs/formats.md "The official download"), written by hand.
 
 Used by the build and export tests. Counts are fixed by construction (see the constants):
 source scannet; train scene scene0000_00, val scenes scene0100_00 and scene0101_00; frames 0, 10, 20

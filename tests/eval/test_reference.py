@@ -6,7 +6,7 @@ from spar_hf.eval import aggregate
 from spar_hf.tasks.bench import BENCH_TASKS
 from spar_hf.eval.reference import MEDIUM_WITHOUT_VCI, derive, find_row, load_reference
 
-# eval.md "Reference figures": rows of the full table whose published summaries do not follow
+# docs/eval.md "The paper's reference table": rows of the full table whose published summaries do not follow
 # from their own task columns.
 MEDIUM_WITHOUT_VCI_ROWS = {
     "GPT-4o", "GPT-4.1", "Doubao-1.5-vision-pro", "InternVL2.5-26B", "InternVL2.5-38B",

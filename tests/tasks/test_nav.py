@@ -16,7 +16,7 @@ def test_rxr_walks_become_nav_records(tmp_path: Path):
     assert len(rows) == 2
     assert {f.parent.parent.parent.name for f in files} == {"train", "val"}
     for row in rows:
-        assert row["type"] == "nav"  # the release's record type for the nav_video folder (tasks.md)
+        assert row["type"] == "nav"  # the release's record type for the nav_video folder (docs/formats.md "QA record")
         assert "[1]" in row["conversations"][0]["value"]
         assert all("/video_color/frame" in p for p in row["image"])
         for p in row["image"]:
