@@ -10,10 +10,13 @@ from __future__ import annotations
 from importlib.resources import files
 from pathlib import Path
 
+from datasets.info import DatasetInfo, DatasetInfosDict
+from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard, DatasetCardData
 
 from spar_hf.builders import sampling
 from spar_hf.builders.result import ConfigResult
+from spar_hf.builders.spar import CITATION, CONFIGS, DEPTH_UNIT
 from spar_hf.packs import metadata_member
 from spar_hf.utils.atomic import atomic_write_text
 
@@ -34,11 +37,6 @@ def data_files_pattern(files: list[str]) -> str:
 
 def card_text(out_dir: Path, built: dict[str, ConfigResult], license: str = "cc-by-nc-4.0", repo: str | None = None) -> str:
     """Render the card for the configs in `built` (name -> ConfigResult)."""
-    from datasets.info import DatasetInfo, DatasetInfosDict
-    from datasets.utils.metadata import MetadataConfigs
-
-    from spar_hf.builders.spar import CITATION, CONFIGS, DEPTH_UNIT
-
     names = [n for n in CONFIGS if n in built]
     card_data = DatasetCardData(
         license=license,

@@ -27,12 +27,22 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+import datasets
+
 from spar_hf.builders.bench import build_bench
 from spar_hf.builders.card import write_card
 from spar_hf.builders.plan import Scan, plan_packs, scan
 from spar_hf.builders.qa import PackJob, PackResult, Reject, build_pack
 from spar_hf.builders.result import ConfigResult
-from spar_hf.builders.spar import CITATION, CONFIG_NAMES, CONFIGS, HF_SPLITS, SPATIALFORGE_SOURCE, features_for, member_name
+from spar_hf.builders.spar import (
+    CITATION,
+    CONFIG_NAMES,
+    CONFIGS,
+    HF_SPLITS,
+    SPATIALFORGE_SOURCE,
+    features_for,
+    member_name,
+)
 from spar_hf.engines.units import run_units
 from spar_hf.errors import SparError
 from spar_hf.layout.reader import Entry, Problem, SparLayout
@@ -151,7 +161,6 @@ def _save_state(out_dir: Path, result: ConfigResult, fingerprint: str) -> None:
 # --- results ---------------------------------------------------------------------------------------
 def dataset_info(name: str, splits: dict[str, int], pack_bytes: int) -> dict[str, Any]:
     """The card's dataset_info entry: features as loaded, split sizes, bytes of the packs."""
-    import datasets
 
     info = datasets.DatasetInfo(description=CONFIGS[name].description, features=features_for(CONFIGS[name]),
                                 citation=CITATION, homepage=HOMEPAGE)

@@ -34,7 +34,7 @@ def _first_line(exc: BaseException) -> str:
 def iter_bench(path: str | os.PathLike, config: str, columns: list[str], batch_size: int = BATCH) -> Iterator[dict[str, list[Any]]]:
     """Batches (column -> list) of the `test` split of `config`; images come undecoded as {bytes, path}
     (a pack build gives a path into its zip and no bytes: `image_bytes` reads them)."""
-    import datasets
+    import datasets  # deferred, datasets: ~1 s to import
     import pyarrow
 
     unknown = [c for c in columns if c not in HUB_COLUMNS]
@@ -87,7 +87,7 @@ def image_bytes(cell: dict[str, Any] | None) -> bytes | None:
     (`zip://member::/abs/pack.zip`, as datasets writes for images read from archives) both work.
     None when the cell has neither.
     """
-    import fsspec
+    import fsspec  # deferred, fsspec: only for remote paths
 
     if not cell:
         return None

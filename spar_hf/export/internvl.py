@@ -32,7 +32,7 @@ def internvl_record(item: ExportRecord) -> dict[str, Any]:
     rec = item.record
     question, answer = tag_question(rec), rec.answer
     if rec.source == SPATIALFORGE_SOURCE:
-        from spar_hf.export.boxes import convert_text
+        from spar_hf.export.boxes import convert_text  # deferred, compiled module, only for box formats
 
         question, answer = convert_text(question, "internvl"), convert_text(answer, "internvl")
     out: dict[str, Any] = {"id": rec.id}

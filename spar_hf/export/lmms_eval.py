@@ -98,7 +98,7 @@ def task_yaml(task: str, parquet: Path, source: str) -> str:
 def export_lmms_eval(dataset: str | os.PathLike, config: str, out_dir: str | os.PathLike, task: str, rejects: RejectLog,
                      progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Write the task folder; returns {"written", "task", "yaml", "parquet"}."""
-    import pyarrow as pa
+    import pyarrow as pa  # deferred, pyarrow: only for Parquet
     from datasets.arrow_writer import ParquetWriter
 
     from spar_hf.builders.spar import bench_features

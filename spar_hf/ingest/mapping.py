@@ -368,7 +368,7 @@ def load_mapping(path: str | os.PathLike | None) -> Mapping:
         if path.suffix.lower() == ".json":
             spec = json.loads(text)
         else:
-            import yaml
+            import yaml  # deferred, only for YAML mappings
 
             spec = yaml.safe_load(text)
     except ValueError as exc:

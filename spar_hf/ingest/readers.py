@@ -210,7 +210,7 @@ class _Buffer:
 
 def iter_parquet(path: str | os.PathLike, batch_size: int = PARQUET_BATCH) -> Iterator[RawRecord]:
     """Rows of a Parquet file as dicts, read batch by batch (nested lists/structs become lists/dicts)."""
-    import pyarrow.parquet as pq
+    import pyarrow.parquet as pq  # deferred, pyarrow: only for Parquet
 
     name = str(path)
     try:

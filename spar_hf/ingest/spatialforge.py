@@ -361,7 +361,7 @@ def ingest(annotations: Iterable[str | os.PathLike], roots: list[ImageRoot], out
             for path in annotations:
                 records = iter_records(path)
                 if progress:
-                    from tqdm import tqdm
+                    from tqdm import tqdm  # deferred, tqdm: progress bar only
 
                     records = tqdm(records, desc=path.name, unit="rec", mininterval=0.5, leave=False)
                 record = ingester.record

@@ -53,7 +53,7 @@ class FileRows:
 
 def config_files(hf_dir: str | Path, config: str, split: str) -> ConfigFiles:
     """The files of `config`/`split` in a local HF build, as datasets resolves them from its card."""
-    import datasets
+    import datasets  # deferred, datasets: ~1 s to import
 
     root = Path(hf_dir)
     if not root.is_dir():
@@ -131,7 +131,7 @@ def _key(data: bytes) -> str:
 
 
 def _read_parquet(location: str) -> FileRows:
-    import pyarrow.parquet as pq
+    import pyarrow.parquet as pq  # deferred, pyarrow: only for Parquet
 
     try:
         with open(location, "rb") as handle:

@@ -344,7 +344,7 @@ class _HashingWriter:
 
 def open_tar(writer: _HashingWriter) -> Any:
     """A TarWriter with the fixed headers (owner, mode, mtime, PAX) that make shards byte-identical."""
-    import webdataset as wds
+    import webdataset as wds  # deferred, webdataset: ~1.8 s to import
 
     return wds.TarWriter(writer, user="spar", group="spar", mode=0o444, mtime=FIXED_MTIME,
                          encoder=False, format="PAX_FORMAT")
@@ -514,7 +514,7 @@ def write_shards(hf_dir: str | Path, config: str, split: str, out_dir: str | Pat
 
 def _count_rows(files: ConfigFiles, index: int) -> int:
     """Rows of one data file, read from the Parquet footer only."""
-    import pyarrow.parquet as pq
+    import pyarrow.parquet as pq  # deferred, pyarrow: only for Parquet
 
     if files.packs:
         from spar_hf.packs import Pack
@@ -526,7 +526,7 @@ def _count_rows(files: ConfigFiles, index: int) -> int:
 
 def _columns(files: ConfigFiles) -> list[str]:
     """The stored columns of the config (a pack's metadata, or the Parquet schema)."""
-    import pyarrow.parquet as pq
+    import pyarrow.parquet as pq  # deferred, pyarrow: only for Parquet
 
     if not files.files:
         return []

@@ -102,7 +102,7 @@ class SpaceDataset:
     # --- configs ----------------------------------------------------------------------------------
     @functools.cached_property
     def config_names(self) -> list[str]:
-        import datasets
+        import datasets  # deferred, datasets: ~1 s to import
 
         try:
             names = datasets.get_dataset_config_names(self.dataset)
@@ -117,7 +117,7 @@ class SpaceDataset:
             return self._configs[name]
 
     def _load_config(self, name: str) -> ConfigInfo:
-        import datasets
+        import datasets  # deferred, datasets: ~1 s to import
 
         if name not in self.config_names:
             raise SparError(f"{self.dataset}: no config {name!r}; choose from {', '.join(self.config_names)}")
@@ -226,7 +226,7 @@ def _meta_objects(text: str) -> list[dict[str, Any]]:
 
 
 def _open(path: str):
-    import fsspec
+    import fsspec  # deferred, fsspec: only for remote paths
 
     return fsspec.open(path, "rb").open()
 
@@ -243,7 +243,7 @@ def _loaded_name(column: str) -> str:
 @functools.lru_cache(maxsize=ROW_GROUP_CACHE)
 def _parquet(path: str, metadata: str | None):
     """The rows of one data file as a ParquetFile: a pack's metadata member, or the Parquet file itself."""
-    import pyarrow.parquet as pq
+    import pyarrow.parquet as pq  # deferred, pyarrow: only for Parquet
 
     if metadata is None:
         return pq.ParquetFile(_open(path))

@@ -208,7 +208,7 @@ def reference_names(table: str) -> list[str]:
 
 def build_app(dataset: str, work_dir: str | Path | None = None):
     """The gr.Blocks app for `dataset` (local HF_DIR or hub id)."""
-    import gradio as gr
+    import gradio as gr  # deferred, the 'space' extra
     import pandas as pd
 
     app = SpaceApp(dataset, work_dir)
@@ -381,7 +381,7 @@ def build_app(dataset: str, work_dir: str | Path | None = None):
 
 def launch(dataset: str, host: str = "127.0.0.1", port: int | None = None, *, block: bool = True, quiet: bool = False):
     """Build and launch the app; allowed_paths stays empty (see the module docstring)."""
-    import gradio as gr
+    import gradio as gr  # deferred, the 'space' extra
 
     demo = build_app(dataset)
     demo.queue(default_concurrency_limit=2)

@@ -106,7 +106,7 @@ def shared_zeros(shape: tuple[int, ...], dtype: type) -> Any:
     pages written cost anything. With the `file_system` sharing strategy, or without memfd, torch's
     own allocation is used.
     """
-    import torch
+    import torch  # deferred, the 'train' extra
     import torch.multiprocessing
 
     nbytes = _nbytes(shape, dtype)
@@ -125,7 +125,7 @@ def shared_zeros(shape: tuple[int, ...], dtype: type) -> Any:
 
 def _tensor_on(storage: Any, shape: tuple[int, ...], dtype: type) -> Any:
     """A tensor of `shape` and numpy `dtype` over the start of a torch storage."""
-    import torch
+    import torch  # deferred, the 'train' extra
 
     return torch.empty(0, dtype=torch.from_numpy(np.empty(0, dtype)).dtype).set_(storage, 0, shape)
 
@@ -175,7 +175,7 @@ class WorkerBuffers:
     def zeros(self, shape: tuple[int, ...], dtype: type,
               zeroed: bool = True) -> tuple[np.ndarray, Any, Callable[[np.ndarray], None], int]:
         """Worker side: (array, the tensor over it, `mark`, slot or -1 for fresh memory); `zeroed` as in Buffer.take."""
-        import torch.utils.data
+        import torch.utils.data  # deferred, the 'train' extra
 
         nbytes = _nbytes(shape, dtype)
         first = torch.utils.data.get_worker_info().id * self.per_worker
@@ -197,7 +197,7 @@ class WorkerBuffers:
 
     def watch(self, slots: dict[str, int], batch: dict[str, Any]) -> None:
         """Main side: the batch's tensors named in `slots` live in those slots until their storages expire."""
-        from torch.multiprocessing.reductions import StorageWeakRef
+        from torch.multiprocessing.reductions import StorageWeakRef  # deferred, the 'train' extra
 
         for field, slot in slots.items():
             if slot >= 0:

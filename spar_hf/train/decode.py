@@ -133,7 +133,7 @@ def draw_sample_markers(sample: dict[str, Any]) -> dict[str, Any]:
     meta = sample["json"]
     markers = meta.get("markers")
     if markers and not meta.get("markers_baked"):
-        from spar_hf.markers import draw_markers
+        from spar_hf.markers import draw_markers  # deferred, only when markers are asked for
 
         sample["images"] = draw_markers(sample["images"], markers, str(meta.get("task", "")))
     return sample

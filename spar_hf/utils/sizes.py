@@ -13,7 +13,7 @@ def parse_size(text: str, option: str) -> int:
     """Bytes from `2500`, `500MB`, `1GiB`...; a SparError naming the option when it is not a size."""
     if text.strip().isdecimal():
         return int(text)
-    from datasets.utils.py_utils import convert_file_size_to_int
+    from datasets.utils.py_utils import convert_file_size_to_int  # deferred, datasets: ~1 s to import
 
     try:
         return convert_file_size_to_int(text)
