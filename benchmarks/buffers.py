@@ -3,17 +3,13 @@ allocation, on the same shards, in one run, sides taking turns.
 
 Sides:
   buffers  the loader as it is: in the main process `BufferPool` (a few buffers reused once released), in
-           DataLoader workers `WorkerBuffers` (memfd shared memory written again once the main process lets
-           a batch go; fresh memfds via torch's private `_new_shared_fd_cpu` when every slot is busy);
-  public   (workers only) the same, with every shared buffer made through torch's public API instead,
-           `torch.from_numpy(np.zeros(...)).share_memory_()` (a fresh segment, fully allocated, then a copy):
-           do the sparse memfds and the private `_new_shared_fd_cpu` still pay once buffers are reused?
+           DataLoader workers `WorkerBuffers` (shared memory written again once the main process lets a
+           batch go);
   plain    what a collate would do without it: `np.empty` (packed, every byte written) or `np.zeros`
            (padded) in whichever process batches; a worker's batch then reaches the main process the way
            torch sends any tensor, copied into fresh shared memory by the DataLoader's queue.
-All sides run the same code except the batch memory (the plain side swaps `collate._zeros` and gives
-SparLoader no `WorkerBuffers`, the public side swaps `buffers.shared_zeros`; workers are forked after the
-swap, so they inherit it).
+Both sides run the same code except the batch memory (the plain side swaps `collate._zeros` and gives
+SparLoader no `WorkerBuffers`; workers are forked after the swap, so they inherit it).
 
 Modes, each with the packed (default) and the padded layout, batch --batch-size:
   num_workers=0  CPU seconds of this process; the sides take turns every --turn rows (the shared machine's
@@ -22,7 +18,7 @@ Modes, each with the packed (default) and the padded layout, batch --batch-size:
                  side's workers run ahead during the other's turn), sides alternating A, B, A, B; wall rows/s
                  and CPU of this process plus its workers (counted once they are joined at the epoch's end).
 Per side: rows/s of each repeat, the median and the spread (min-max); per mode the ratio of medians
-buffers / plain (and buffers / public) and the median of the per-repeat (paired) ratios.
+buffers / plain and the median of the per-repeat (paired) ratios.
 JSON: value = buffers, reference = plain, rows per CPU second (all processes) with num_workers=2, packed;
 ratio = value / reference; target 1.1 (the buffers must beat plain allocation by 10% to be kept).
 """
@@ -49,7 +45,6 @@ from loader import _interleaved, _make_build  # noqa: E402  (the loader benchmar
 
 TARGET = 1.1
 SIDES = ("buffers", "plain")
-WORKER_SIDES = ("buffers", "public", "plain")
 LAYOUTS = ("packed", "padded")
 
 
@@ -60,29 +55,19 @@ def _plain_zeros(shape: tuple[int, ...], dtype: type, ring: Any, slots: dict[str
     return array, torch.from_numpy(array), lambda part: None
 
 
-def _public_shared_zeros(shape: tuple[int, ...], dtype: type) -> torch.Tensor:
-    """buffers.shared_zeros through torch's public API only."""
-    return torch.from_numpy(np.zeros(shape, dtype)).share_memory_()
-
-
 class _Memory:
     """Switches the loader between the sides (module attributes, so forked workers inherit the current one)."""
 
     def __init__(self):
-        import spar_hf.train.buffers as buffers
         import spar_hf.train.collate as collate
         import spar_hf.train.loader as loader
 
-        self.buffers, self.collate, self.loader = buffers, collate, loader
-        self.original = (collate._zeros, loader.WorkerBuffers, buffers.shared_zeros)
+        self.collate, self.loader = collate, loader
+        self.original = (collate._zeros, loader.WorkerBuffers)
 
     def use(self, side: str) -> None:
-        zeros, ring, shared = self.original
-        if side == "plain":
-            zeros, ring = _plain_zeros, lambda workers, per_worker: None
-        elif side == "public":
-            shared = _public_shared_zeros
-        self.collate._zeros, self.loader.WorkerBuffers, self.buffers.shared_zeros = zeros, ring, shared
+        plain = (_plain_zeros, lambda workers, per_worker: None)
+        self.collate._zeros, self.loader.WorkerBuffers = self.original if side == "buffers" else plain
 
 
 def _cpu(who: int) -> float:
@@ -173,11 +158,11 @@ def main() -> None:
 
         for layout in LAYOUTS:
             _epoch(memory, "buffers", index, layout, args.batch_size, args.workers, args.shuffle_chunks, args.epoch_rows)  # warm-up
-        wall: dict[str, dict[str, list[float]]] = {layout: {side: [] for side in WORKER_SIDES} for layout in LAYOUTS}
-        cpu: dict[str, dict[str, list[float]]] = {layout: {side: [] for side in WORKER_SIDES} for layout in LAYOUTS}
+        wall: dict[str, dict[str, list[float]]] = {layout: {side: [] for side in SIDES} for layout in LAYOUTS}
+        cpu: dict[str, dict[str, list[float]]] = {layout: {side: [] for side in SIDES} for layout in LAYOUTS}
         for repeat in range(args.repeats):
             for layout in LAYOUTS:
-                for side in (WORKER_SIDES if repeat % 2 == 0 else WORKER_SIDES[::-1]):
+                for side in (SIDES if repeat % 2 == 0 else SIDES[::-1]):
                     n, seconds, cpu_seconds = _epoch(memory, side, index, layout, args.batch_size, args.workers,
                                                      args.shuffle_chunks, args.epoch_rows)
                     assert n == (args.epoch_rows or rows), (side, layout, n, rows)
