@@ -4,7 +4,7 @@ The default install needs no compiler and no Cython and takes seconds. The compi
 same source files (no .pyx): Cython turns the interpreter's work per record into C calls, x1.2-1.4
 ingest throughput (benchmarks/ingest.py), for about a minute of install and a C toolchain, so it is
 opt-in: Cython is then a build requirement (setup_requires, which setuptools' PEP 517 backend hands
-to pip), and a failed compile still leaves the pure modules. `spar_hf._compiled` makes an edited
+to pip), and a failed compile still leaves the pure modules. `spar_hf.utils.compiled` makes an edited
 source win over an older compiled module.
 """
 
@@ -17,7 +17,7 @@ from setuptools import find_packages, setup
 from setuptools.command.build_ext import build_ext
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from spar_hf._compiled import COMPILED  # noqa: E402  (the one list of compiled modules)
+from spar_hf.utils.compiled import COMPILED  # noqa: E402  (the one list of compiled modules)
 
 
 class OptionalBuildExt(build_ext):

@@ -41,7 +41,7 @@ def write_layout(root: Path, n_scenes: int, per_task: int) -> Path:
     """Scenes 0..n-1: even ones train, odd ones val; per_task records per (scene, bench task)."""
     from PIL import Image
 
-    from spar_hf.bench import BENCH_TASKS, bench_format
+    from spar_hf.builders.sampling import BENCH_TASKS, bench_format
 
     rng = np.random.default_rng(0)
     spar = root / "spar"

@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from spar_hf.eval.bench_tasks import BENCH_TASKS, CHOICE, NUMERIC, task_kind  # noqa: E402
+from spar_hf.tasks.bench import BENCH_TASKS, CHOICE, NUMERIC, task_kind  # noqa: E402
 from spar_hf.eval.evaluate import evaluate  # noqa: E402
 from spar_hf.eval.report import render  # noqa: E402
-from spar_hf.predictions import read_predictions  # noqa: E402
+from spar_hf.eval.predictions import read_predictions  # noqa: E402
 
 FULL_BENCH = 7207
 QUESTION = "Which object is closer to the red point? A. chair B. table C. lamp D. sofa"

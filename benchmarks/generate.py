@@ -30,7 +30,8 @@ def main() -> None:
     n_frames = args.frames or (90 if args.scale else 24)
     window = args.seconds or (30.0 if args.scale else 8.0)
 
-    from spar_hf.pipeline import build_scene_records, generate_qa, keyframes_for, run_generate
+    from spar_hf.generate.keyframes import keyframes_for
+    from spar_hf.generate.pipeline import build_scene_records, generate_qa, run_generate
     from spar_hf.scene.sources import list_scenes, read_scene
     from spar_hf.scene.synthetic import generate_scene, scene_name, write_scene
     from spar_hf.tasks.registry import select_tasks
@@ -51,7 +52,7 @@ def main() -> None:
         prepared = []
         for scene_dir in list_scenes("synthetic", scenes_dir):
             scene = read_scene("synthetic", scene_dir)
-            prepared.append(build_scene_records(scene, keyframes_for(scene), with_video))
+            prepared.append(build_scene_records(scene, keyframes_for(scene.source, scene.frames), with_video))
 
         rows = 0
         passes = 0

@@ -1,6 +1,6 @@
 """Questions per second that `spar-hf predict` sends to a server that answers at once.
 
-A stub OpenAI-compatible server (tests/openai_stub.py, its own process, 127.0.0.1) answers every
+A stub OpenAI-compatible server (tests/fixtures/openai_stub.py, its own process, 127.0.0.1) answers every
 chat request as soon as it has read it. The bench is written with `datasets` in the hub schema:
 N questions, 1 or 3 JPEG images each (640x480, about 60 KB, like SPAR-Bench's), so each request
 carries about 100-250 KB of base64. Ours: the whole `spar-hf predict` command (dataset read,
@@ -30,7 +30,7 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from spar_hf.cli import main  # noqa: E402
-from spar_hf.eval.bench_tasks import BENCH_TASKS  # noqa: E402
+from spar_hf.tasks.bench import BENCH_TASKS  # noqa: E402
 from spar_hf.eval.chat import chat_messages  # noqa: E402
 
 MODEL = "stub-vl"

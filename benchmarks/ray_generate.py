@@ -20,7 +20,7 @@ TASKS = "depth_prediction_oc,obj_count,position_matching"
 def _warm() -> int:
     """Import what a scene task needs, so the timed run measures scenes, not imports."""
     import spar_hf.layout.writer  # noqa: F401
-    import spar_hf.visibility  # noqa: F401
+    import spar_hf.generate.visibility  # noqa: F401
     from spar_hf.tasks.registry import all_tasks
 
     return len(all_tasks())
@@ -35,7 +35,7 @@ def _same_tree(a: Path, b: Path) -> bool:
 def main() -> None:
     import ray
 
-    from spar_hf.pipeline import run_generate
+    from spar_hf.generate.pipeline import run_generate
     from spar_hf.scene.synthetic import generate_scene, scene_name, write_scene
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -27,7 +27,7 @@ PNGS = ("rgb_rawlight.png", "depth.png", "instance.png", "semantic.png")
 
 
 def build_scene(root: Path, renders: int) -> Path:
-    from fixtures_sources import write_structured3d_scene
+    from fixtures.sources import write_structured3d_scene
 
     small = write_structured3d_scene(root / "small")
     scene = root / "scene_00001"

@@ -21,10 +21,10 @@ TARGET_ROWS_PER_S = 5000.0
 
 
 def ready_records(root: Path, frames: int, scenes: int) -> list:
-    from spar_hf.keyframes import keyframes_for
+    from spar_hf.generate.keyframes import keyframes_for
     from spar_hf.scene.sources import read_scene
     from spar_hf.scene.synthetic import generate_scene, scene_name, write_scene
-    from spar_hf.visibility import compute_scene_records
+    from spar_hf.generate.visibility import compute_scene_records
 
     out = []
     for i in range(scenes):
@@ -39,7 +39,7 @@ def main() -> None:
     parser.add_argument("--scale", action="store_true", help="3 scenes of 120 frames instead of 1 of 40")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    from spar_hf.tasks.common import rows_per_second
+    from spar_hf.tasks.generic import rows_per_second
 
     frames, scenes = (120, 3) if args.scale else (40, 1)
     with tempfile.TemporaryDirectory() as tmp:

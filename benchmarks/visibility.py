@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from spar_hf.scene.render import RayCaster  # noqa: E402
 from spar_hf.scene.scannet import read_scene  # noqa: E402
 from spar_hf.scene.synthetic import generate_scene, write_scene  # noqa: E402
-from spar_hf.visibility import compute_scene_records  # noqa: E402
+from spar_hf.generate.visibility import compute_scene_records  # noqa: E402
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Build a bench config (`bench`, `bench-tiny`, `bench-rgbd`) into one pack.
 
-The val records of the bench tasks in their bench format are the candidates (`spar_hf.bench`
+The val records of the bench tasks in their bench format are the candidates (`spar_hf.builders.sampling`
 draws them: ids are the position in the full 400-per-task draw; `bench-tiny` keeps each task's
 prefix and the ids). Images that carry a marker are drawn (JPEG q95, 4:4:4 so marker colours stay
 clean) and stored per row; an image with no marker is stored byte for byte, once however many
@@ -16,18 +16,25 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+from PIL import Image
 
-from spar_hf import bench as benchlib
-from spar_hf.bench_rgbd import hub_rgbd_values
+from spar_hf.builders import sampling
+from spar_hf.builders.bench_rgbd import hub_rgbd_values
 from spar_hf.builders.qa import FrameFiles, Reject, colour_paths, rgbd_of
-from spar_hf.builders.spar import (BENCH_JPEG_QUALITY, CONFIGS, SPATIALFORGE_SOURCE, bench_row, member_name,
-                                   normalise_markers, stored_features)
+from spar_hf.builders.spar import (
+    BENCH_JPEG_QUALITY,
+    CONFIGS,
+    SPATIALFORGE_SOURCE,
+    bench_row,
+    member_name,
+    normalise_markers,
+    stored_features,
+)
 from spar_hf.errors import SparError
 from spar_hf.layout.reader import Entry, Problem, SparLayout
 from spar_hf.markers import draw_on, placements
-from spar_hf.outputs import file_sha256
 from spar_hf.packs import METADATA_ROWS_PER_GROUP, Metadata, PackContent, write_pack
-
+from spar_hf.utils.outputs import file_sha256
 
 RGBD_ROWS_PER_GROUP = 16  # bench-rgbd rows buffered before a write: ~40 MB of depth arrays
 
@@ -50,7 +57,6 @@ class BenchResult:
 def drawn_images(paths: list[Path], names: list[str], markers: dict[str, Any], task: str,
                  bench_id: int) -> list[tuple[str, Path | bytes]]:
     """(member name, file or bytes) per image: drawn where a marker sits, else the layout file as is."""
-    from PIL import Image
 
     marks = placements(markers, task)
     out: list[tuple[str, Path | bytes]] = []
@@ -69,8 +75,7 @@ def drawn_images(paths: list[Path], names: list[str], markers: dict[str, Any], t
 
 def hub_rgbd(files: FrameFiles, entry: Entry) -> dict[str, Any]:
     """The hub SPAR-Bench-RGBD columns of a record (depth in metres as arrays, flattened 4x4 pose and
-    intrinsics; spar_hf.bench_rgbd) plus our 3x3 `intrinsics`: values in the row, no depth file in the pack."""
-    from PIL import Image
+    intrinsics; spar_hf.builders.bench_rgbd) plus our 3x3 `intrinsics`: values in the row, no depth file in the pack."""
 
     values, depth_files = rgbd_of(files, entry)
     depth_png, sizes = [], []
@@ -99,8 +104,8 @@ def build_bench(spar_dir: str | Path, config: str, path: str | Path,
     rejects: list[Reject] = []
     n_candidates = 0
     for source in [s for s in layout.sources() if s != SPATIALFORGE_SOURCE]:
-        for entry in layout.iter_records(source=source, split=benchlib.BENCH_SPLIT, problems=report):
-            if not benchlib.is_bench_candidate(entry.task, entry.format, entry.split):
+        for entry in layout.iter_records(source=source, split=sampling.BENCH_SPLIT, problems=report):
+            if not sampling.is_bench_candidate(entry.task, entry.format, entry.split):
                 continue
             n_candidates += 1
             try:
@@ -114,12 +119,12 @@ def build_bench(spar_dir: str | Path, config: str, path: str | Path,
             ref = (str(entry.file), entry.line)
             entries[ref] = entry
             rec = entry.record
-            candidates.append(benchlib.Candidate(f"{entry.source}/{rec.id}", rec.task, f"{entry.source}/{rec.scene}",
+            candidates.append(sampling.Candidate(f"{entry.source}/{rec.id}", rec.task, f"{entry.source}/{rec.scene}",
                                                  rec.answer, ref))
-    drawn = benchlib.select_bench(candidates, benchlib.BENCH_PER_TASK)
+    drawn = sampling.select_bench(candidates, sampling.BENCH_PER_TASK)
     ids = {cand.ref: i for i, cand in enumerate(drawn)}
-    if spec.per_task < benchlib.BENCH_PER_TASK:
-        drawn = benchlib.tiny_subset(drawn, spec.per_task)
+    if spec.per_task < sampling.BENCH_PER_TASK:
+        drawn = sampling.tiny_subset(drawn, spec.per_task)
     members: dict[str, Path | bytes] = {}
     rows = []
     tasks: Counter = Counter()

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from importlib.resources import files
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from spar_hf import bench as benchlib
-from spar_hf.atomic import atomic_write_text
+from datasets.info import DatasetInfo, DatasetInfosDict
+from datasets.utils.metadata import MetadataConfigs
+from huggingface_hub import DatasetCard, DatasetCardData
+
+from spar_hf.builders import sampling
+from spar_hf.builders.result import ConfigResult
+from spar_hf.builders.spar import CITATION, CONFIGS, DEPTH_UNIT
 from spar_hf.packs import metadata_member
-
-if TYPE_CHECKING:
-    from spar_hf.builders.run import ConfigResult
+from spar_hf.utils.atomic import atomic_write_text
 
 TEMPLATE = "spar.md"  # in the spar_hf.cards package (the repository's cards/ folder)
 DEFAULT_CONFIG = "bench"
@@ -33,14 +35,8 @@ def data_files_pattern(files: list[str]) -> str:
     return f"{folder}/{name.split('-')[0]}-*.zip"
 
 
-def card_text(out_dir: Path, built: dict[str, "ConfigResult"], license: str = "cc-by-nc-4.0", repo: str | None = None) -> str:
+def card_text(out_dir: Path, built: dict[str, ConfigResult], license: str = "cc-by-nc-4.0", repo: str | None = None) -> str:
     """Render the card for the configs in `built` (name -> ConfigResult)."""
-    from datasets.info import DatasetInfo, DatasetInfosDict
-    from datasets.utils.metadata import MetadataConfigs
-    from huggingface_hub import DatasetCard, DatasetCardData
-
-    from spar_hf.builders.spar import CITATION, CONFIGS, DEPTH_UNIT
-
     names = [n for n in CONFIGS if n in built]
     card_data = DatasetCardData(
         license=license,
@@ -93,8 +89,8 @@ def card_text(out_dir: Path, built: dict[str, "ConfigResult"], license: str = "c
         repo=repo or out_dir.name,
         configs=configs,
         depth_unit=DEPTH_UNIT,
-        per_task=benchlib.BENCH_PER_TASK,
-        tiny_per_task=benchlib.TINY_PER_TASK,
+        per_task=sampling.BENCH_PER_TASK,
+        tiny_per_task=sampling.TINY_PER_TASK,
         task_columns=[f"{n} {s}" for n, s in columns],
         task_rows=rows,
         license_text=LICENSE_TEXT.get(license, license),
@@ -103,7 +99,7 @@ def card_text(out_dir: Path, built: dict[str, "ConfigResult"], license: str = "c
     return str(card)
 
 
-def write_card(out_dir: Path, built: dict[str, "ConfigResult"], license: str = "cc-by-nc-4.0", repo: str | None = None) -> Path:
+def write_card(out_dir: Path, built: dict[str, ConfigResult], license: str = "cc-by-nc-4.0", repo: str | None = None) -> Path:
     path = out_dir / "README.md"
     atomic_write_text(path, card_text(out_dir, built, license, repo))
     return path

@@ -16,10 +16,10 @@ from typing import Any
 
 from spar_hf.builders.spar import (CONFIGS, RGBD, member_name, qa_row, rgbd_columns, rgbd_values, spatialforge_row,
                                    stored_features)
-from spar_hf.outputs import file_sha256
 from spar_hf.errors import SparError
 from spar_hf.layout.reader import Entry, Problem, QAFile, SparLayout, read_entry
 from spar_hf.packs import Metadata, PackContent, write_pack
+from spar_hf.utils.outputs import file_sha256
 
 
 @dataclass

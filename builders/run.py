@@ -27,46 +27,35 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from spar_hf.atomic import TMP_PREFIX, atomic_write_text, sweep_temp_files
+import datasets
+
 from spar_hf.builders.bench import build_bench
+from spar_hf.builders.card import write_card
 from spar_hf.builders.plan import Scan, plan_packs, scan
 from spar_hf.builders.qa import PackJob, PackResult, Reject, build_pack
-from spar_hf.builders.spar import CITATION, CONFIG_NAMES, CONFIGS, HF_SPLITS, SPATIALFORGE_SOURCE, features_for, member_name
-from spar_hf.outputs import intact, read_state
+from spar_hf.builders.result import ConfigResult
+from spar_hf.builders.spar import (
+    CITATION,
+    CONFIG_NAMES,
+    CONFIGS,
+    HF_SPLITS,
+    SPATIALFORGE_SOURCE,
+    features_for,
+    member_name,
+)
 from spar_hf.engines.units import run_units
 from spar_hf.errors import SparError
 from spar_hf.layout.reader import Entry, Problem, SparLayout
-from spar_hf.report import RejectLog
-from spar_hf.sizes import parse_size
+from spar_hf.utils.atomic import TMP_PREFIX, atomic_write_text, sweep_temp_files
+from spar_hf.utils.outputs import intact, read_state
+from spar_hf.utils.report import RejectLog
+from spar_hf.utils.sizes import parse_size
 
 STATE_DIR = ".build"
 CARD_STATE = "card.json"  # card settings (licence) so push can re-render the card; the SPAR_DIR it came from
 REJECTS_DIR = "rejects"
 BUILD_FORMAT = 2  # bump when rows or packs change shape, so --resume rebuilds
 HOMEPAGE = "https://arxiv.org/abs/2503.22976"
-
-
-@dataclass
-class ConfigResult:
-    """What one built config produced: split sizes and packs, counts, per-task rows, pack checksums."""
-
-    name: str
-    info: dict[str, Any]  # DatasetInfo._to_yaml_dict()
-    files: dict[str, list[str]]  # split -> packs relative to HF_DIR
-    counts: dict[str, int]
-    reasons: dict[str, int]
-    task_counts: dict[str, dict[str, int]]  # split -> task -> rows
-    packs: dict[str, dict[str, Any]] = field(default_factory=dict)  # pack -> {"bytes", "sha256"}
-    unique_bytes: int = 0  # the layout files the packs store, counted once
-    resumed: bool = False
-
-    @property
-    def splits(self) -> dict[str, int]:
-        return {s["name"]: int(s["num_examples"]) for s in self.info.get("splits", [])}
-
-    @property
-    def pack_bytes(self) -> int:
-        return sum(p["bytes"] for p in self.packs.values())
 
 
 @dataclass
@@ -172,7 +161,6 @@ def _save_state(out_dir: Path, result: ConfigResult, fingerprint: str) -> None:
 # --- results ---------------------------------------------------------------------------------------
 def dataset_info(name: str, splits: dict[str, int], pack_bytes: int) -> dict[str, Any]:
     """The card's dataset_info entry: features as loaded, split sizes, bytes of the packs."""
-    import datasets
 
     info = datasets.DatasetInfo(description=CONFIGS[name].description, features=features_for(CONFIGS[name]),
                                 citation=CITATION, homepage=HOMEPAGE)
@@ -384,8 +372,6 @@ def build(spar_dir: str | os.PathLike, out_dir: str | os.PathLike, configs: list
           workers: int = 1, engine: str = "local", address: str | None = None,
           on_pack: Callable[[], None] | None = None) -> BuildResult:
     """Build `configs` from `spar_dir` into `out_dir` and write the card for everything present there."""
-    from spar_hf.builders.card import write_card
-
     spar_dir, out_dir = Path(spar_dir), Path(out_dir)
     if not spar_dir.is_dir():
         raise SparError(f"{spar_dir}: SPAR_DIR not found")
@@ -425,8 +411,6 @@ def build(spar_dir: str | os.PathLike, out_dir: str | os.PathLike, configs: list
 
 def rewrite_card(out_dir: str | os.PathLike, repo: str) -> Path:
     """Re-render the card of a finished build with `repo` in its load lines (used by push)."""
-    from spar_hf.builders.card import write_card
-
     out_dir = Path(out_dir)
     state = out_dir / STATE_DIR / CARD_STATE
     license = json.loads(state.read_text(encoding="utf-8"))["license"] if state.is_file() else "cc-by-nc-4.0"

@@ -6,7 +6,7 @@ Six configs come out of a SPAR-7M layout (read only through `spar_hf.layout.read
   per image a 16-bit depth PNG (millimetres), a 4x4 pose and a 3x3 intrinsics. Both read the same
   packs (`7m/<split>/*.zip`): each frame and depth map is stored once, whichever config reads it.
 - `bench` / `bench-tiny` / `bench-rgbd`: SPAR-Bench with exactly the hub columns, split test, drawn
-  from val by `spar_hf.bench`, markers drawn into the images; one pack each.
+  from val by `spar_hf.builders.sampling`, markers drawn into the images; one pack each.
 - `spatialforge`: records ingested into `<SPAR_DIR>/spatialforge/`, boxes in 0..1000 and pixels.
 
 Every config has two feature sets: `features` as `load_dataset` returns them (what the card
@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 from datasets import Array2D, Features, Image, List, Value
 
-from spar_hf import bench as benchlib
-from spar_hf.bench_rgbd import hub_rgbd_features
+from spar_hf.builders import sampling
+from spar_hf.builders.bench_rgbd import hub_rgbd_features
 from spar_hf.records import MARKER_FIELDS, QARecord
 
 SPATIALFORGE_SOURCE = "spatialforge"
@@ -64,10 +64,10 @@ CONFIGS: dict[str, SparConfig] = {
     for c in (
         SparConfig("7m", "qa", "7m", "SPAR-7M QA rows with their images."),
         SparConfig("7m-rgbd", "qa", "7m", "SPAR-7M with depth, pose and intrinsics per image.", rgbd=True),
-        SparConfig("bench", "bench", "bench", "SPAR-Bench (hub columns).", per_task=benchlib.BENCH_PER_TASK),
-        SparConfig("bench-tiny", "bench", "bench-tiny", "SPAR-Bench-Tiny.", per_task=benchlib.TINY_PER_TASK),
+        SparConfig("bench", "bench", "bench", "SPAR-Bench (hub columns).", per_task=sampling.BENCH_PER_TASK),
+        SparConfig("bench-tiny", "bench", "bench-tiny", "SPAR-Bench-Tiny.", per_task=sampling.TINY_PER_TASK),
         SparConfig("bench-rgbd", "bench", "bench-rgbd", "SPAR-Bench with depth, pose and intrinsics.", rgbd=True,
-                   per_task=benchlib.BENCH_PER_TASK),
+                   per_task=sampling.BENCH_PER_TASK),
         SparConfig("spatialforge", "spatialforge", "spatialforge", "Ingested SpatialForge records."),
     )
 }
@@ -111,8 +111,8 @@ def qa_features(rgbd: bool = False) -> Features:
 
 
 def bench_features(rgbd: bool = False) -> Features:
-    """Exactly the hub SPAR-Bench columns (formats.md section 3); bench-rgbd: the hub SPAR-Bench-RGBD columns
-    (spar_hf.bench_rgbd: depth in metres as float arrays, flattened 4x4 pose and intrinsics) between image and
+    """Exactly the hub SPAR-Bench columns (docs/formats.md "Columns per config"); bench-rgbd: the hub SPAR-Bench-RGBD columns
+    (spar_hf.builders.bench_rgbd: depth in metres as float arrays, flattened 4x4 pose and intrinsics) between image and
     question, plus our `intrinsics` (3x3) last."""
     spec: dict[str, Any] = {
         "id": Value("int64"),
@@ -180,7 +180,7 @@ def member_name(source: str, layout_path: str) -> str:
 
 
 def view_of(record: QARecord) -> str:
-    """single / multi / video: video frames, a nav record or more than 10 images are video (formats.md 1)."""
+    """single / multi / video: video frames, a nav record or more than 10 images are video (docs/formats.md "Views: single, multi, video")."""
     n = len(record.images)
     if record.task.startswith("nav") or n > 10 or any("/video_color/" in p for p in record.images):
         return "video"
@@ -274,10 +274,10 @@ def qa_row(record: QARecord, images: list[str], rgbd: RGBD | None = None) -> dic
 
 def bench_row(bench_id: int, record: QARecord, images: list[str], rgbd: dict[str, Any] | None = None) -> dict[str, Any]:
     """A stored bench row (hub columns); `images` are the pack members with the markers drawn in; `rgbd` the
-    bench-rgbd columns (`spar_hf.bench_rgbd.hub_rgbd_values` plus our 3x3 `intrinsics`)."""
+    bench-rgbd columns (`spar_hf.builders.bench_rgbd.hub_rgbd_values` plus our 3x3 `intrinsics`)."""
     row = {
         "id": bench_id,
-        "img_type": benchlib.img_type(len(record.images)),
+        "img_type": sampling.img_type(len(record.images)),
         "format_type": record.format,
         "task": record.task,
         "source": record.source,

@@ -14,13 +14,12 @@ import pkgutil
 import re
 import sys
 
+import spar_hf.commands as commands
 from spar_hf import __version__
 from spar_hf.errors import SparError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    import spar_hf.commands as commands
-
     parser = argparse.ArgumentParser(prog="spar-hf", description="SPAR spatial QA: generate, build, shard, evaluate, browse.")
     parser.add_argument("--version", action="version", version=f"spar-hf {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

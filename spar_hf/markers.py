@@ -1,10 +1,10 @@
-"""Marker placement and drawing (formats.md section 1), as the release's `datasets/draw_marker.py` does it.
+"""Marker placement and drawing (docs/formats.md "Markers"), as the release's `datasets/draw_marker.py` does it.
 
 Markers are stored as 0..1000 coordinates, each field wrapped in one extra list
 (`"red_point": [[553, 397]]`); `point_list` / `bbox_list` hold all their entries in that one
 wrapper (`"point_list": [[[x, y], [x, y], ...]]`, the release reads `point_list[0]`). In
 multi-image records `point_img_idx` / `bbox_img_idx` give the image of each marker, in a per-task
-colour order (tasks.md). Drawing follows the release per task: a filled disc of radius 20 px for
+colour order (docs/formats.md "Markers"). Drawing follows the release per task: a filled disc of radius 20 px for
 points; for boxes a 20 px stroke on the box grown outward by 7/8 of the stroke. Three record types
 are drawn differently there and here alike: `distance_infer_center_oo_video` (blue discs from
 `point_list` labelled objectA, object0, ...), `spatial_imagination_map_mv` (blue boxes from
@@ -47,7 +47,7 @@ CV_GROW = BOX_STROKE + BOX_STROKE / 2
 
 DEFAULT_POINT_ORDER = ("red", "blue", "green")
 DEFAULT_BBOX_ORDER = ("red", "blue", "green", "yellow")
-# the release's per-task order of the *_img_idx entries (tasks.md)
+# the release's per-task order of the *_img_idx entries (docs/formats.md "Markers")
 POINT_ORDER: dict[str, tuple[str, ...]] = {
     "distance_infer_center_oo_mv": ("red", "green", "blue"),
 }

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Iterator
 
-from spar_hf.atomic import atomic_open
 from spar_hf.errors import SparError
+from spar_hf.utils.atomic import atomic_open
 
 METADATA_PREFIX = "metadata-"
 PACK_SUFFIX = ".zip"
@@ -69,7 +69,7 @@ class PackContent:
 
 
 def _write_metadata(stream: BinaryIO, metadata: Metadata) -> int:
-    from datasets.arrow_writer import ParquetWriter
+    from datasets.arrow_writer import ParquetWriter  # deferred, datasets: ~1 s to import
 
     writer = ParquetWriter(stream=stream, features=metadata.features, writer_batch_size=metadata.rows_per_group)
     for row in metadata.rows:
@@ -140,7 +140,7 @@ class Pack:
 
     def metadata(self, config: str, columns: list[str] | None = None) -> Any:
         """`config`'s rows as a pyarrow Table (only `columns`, when given)."""
-        import pyarrow.parquet as pq
+        import pyarrow.parquet as pq  # deferred, pyarrow: only for Parquet
 
         data = self.read(metadata_member(config))
         try:
@@ -150,7 +150,7 @@ class Pack:
 
     def metadata_file(self, config: str) -> Any:
         """`config`'s rows as a pyarrow ParquetFile (row groups readable one at a time)."""
-        import pyarrow.parquet as pq
+        import pyarrow.parquet as pq  # deferred, pyarrow: only for Parquet
 
         return pq.ParquetFile(io.BytesIO(self.read(metadata_member(config))))
 
@@ -164,7 +164,7 @@ class Pack:
 def _open(location: str) -> BinaryIO:
     if "://" not in location:
         return open(location, "rb")
-    import fsspec
+    import fsspec  # deferred, fsspec: only for remote paths
 
     return fsspec.open(location, "rb").open()
 

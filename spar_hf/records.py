@@ -39,7 +39,7 @@ class VisibleObject:
     center_cam: np.ndarray  # (3,) box centre in this camera's frame (metres)
     visible_fraction: float  # visible vertices / all vertices
     area: float  # bbox area in pixels
-    point_occluded: bool = False  # another surface lies in front of the object's box at `point` (spar_hf.visibility)
+    point_occluded: bool = False  # another surface lies in front of the object's box at `point` (spar_hf.generate.visibility)
 
 
 @dataclass
@@ -69,7 +69,7 @@ class ObjectRecord:
     frames: list[int] = field(default_factory=list)
 
 
-# Record `type` values the release spells differently from their task folder (tasks.md: the nav_video
+# Record `type` values the release spells differently from their task folder (docs/formats.md "QA record": the nav_video
 # folder holds records typed `nav`); every other type is its folder's name.
 RECORD_TYPES = {"nav_video": "nav"}
 _TASK_OF_TYPE = {record_type: task for task, record_type in RECORD_TYPES.items()}

@@ -5,8 +5,13 @@ stale cache from an earlier run could otherwise answer for a rebuilt folder.
 """
 
 import os
+import sys
 import tempfile
+from pathlib import Path
 
+# tests/ on the path: the helpers are the `fixtures` package (tests import with --import-mode=importlib,
+# so test files in different folders may share a base name)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

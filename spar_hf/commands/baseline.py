@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
+
+from spar_hf.utils.atomic import atomic_open
+from spar_hf.utils.report import Summary
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,14 +24,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-
     from tqdm import tqdm
 
-    from spar_hf.atomic import atomic_open
-    from spar_hf.baselines import baseline_predictions
+    from spar_hf.eval.baselines import baseline_predictions
     from spar_hf.eval.bench_data import read_columns
-    from spar_hf.report import Summary
 
     rows = read_columns(args.dataset, args.config, ["id", "task", "question", "answer"])
     predictions = baseline_predictions(args.kind, rows, args.seed)

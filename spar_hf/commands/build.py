@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
+
+from spar_hf.errors import SparError
+from spar_hf.utils.outdir import check_folder, output_folder
+from spar_hf.utils.report import Summary
 
 ALL_CONFIGS = "7m,7m-rgbd,bench,bench-tiny,bench-rgbd,spatialforge"
 
@@ -34,7 +39,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def resolve_configs(spec: str | None, spar_dir: str) -> list[str]:
     """Requested configs in canonical order; spatialforge is implied only when the layout holds it."""
     from spar_hf.builders.spar import CONFIG_NAMES, SPATIALFORGE_SOURCE
-    from spar_hf.errors import SparError
     from spar_hf.layout.reader import SparLayout
 
     sources = SparLayout(spar_dir).sources()
@@ -60,9 +64,6 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from spar_hf.builders.run import build
-    from spar_hf.errors import SparError
-    from spar_hf.outdir import check_folder, output_folder
-    from spar_hf.report import Summary
 
     check_folder(args.out)
     names = resolve_configs(args.configs, args.spar_dir)
@@ -114,7 +115,6 @@ def run(args: argparse.Namespace) -> int:
 
 def tree_bytes(root: str) -> int:
     """Bytes of every file under `root` (what `du --apparent-size` counts)."""
-    import os
 
     total = 0
     for folder, _dirs, files in os.walk(root):

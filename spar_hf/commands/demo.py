@@ -7,6 +7,12 @@ Runs the real commands in sequence (no shortcuts), sized to finish in a few minu
 from __future__ import annotations
 
 import argparse
+import time
+from pathlib import Path
+
+from spar_hf.errors import SparError
+from spar_hf.utils.outdir import check_folder
+from spar_hf.utils.report import Summary
 
 DEMO_SCENES = 8
 DEMO_FRAMES = 32
@@ -27,7 +33,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _step(argv: list[str]) -> None:
     from spar_hf.cli import main
-    from spar_hf.errors import SparError
 
     print(f"$ spar-hf {' '.join(argv)}", flush=True)
     code = main(argv)
@@ -36,12 +41,6 @@ def _step(argv: list[str]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import time
-    from pathlib import Path
-
-    from spar_hf.outdir import check_folder
-    from spar_hf.report import Summary
-
     out = check_folder(args.out)
     work = check_folder(args.work, "--work") if args.work else out.parent / f"{out.name}_work"
     scenes, layout = work / "scenes", work / "spar"

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+
+from spar_hf.utils.atomic import atomic_open, atomic_write_text
+from spar_hf.utils.report import Summary
 
 PROTOCOL_CHOICES = ("lmms-eval", "vlmevalkit", "strict")
 FORMAT_CHOICES = ("md", "json", "csv")
@@ -29,17 +33,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-
     from tqdm import tqdm
 
-    from spar_hf.atomic import atomic_open, atomic_write_text
     from spar_hf.eval.bench_data import read_columns
     from spar_hf.eval.evaluate import evaluate
+    from spar_hf.eval.predictions import read_predictions
     from spar_hf.eval.reference import load_reference
     from spar_hf.eval.report import render
-    from spar_hf.predictions import read_predictions
-    from spar_hf.report import Summary
 
     predictions = read_predictions(args.predictions)
     rows = read_columns(args.dataset, args.config, ["id", "task", "question", "answer"])

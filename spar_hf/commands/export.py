@@ -4,6 +4,11 @@ SPAR-Bench config for another evaluation harness (lmms-eval task folder, VLMEval
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+from spar_hf.errors import SparError
+from spar_hf.utils.outdir import output_folder
+from spar_hf.utils.report import RejectLog, Summary
 
 TRAIN_TARGETS = ("internvl", "llava", "qwen")
 BENCH_TARGETS = ("lmms-eval", "vlmevalkit")
@@ -38,8 +43,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from spar_hf.errors import SparError
-
     if args.target in BENCH_TARGETS:
         if not args.dataset or args.spar_dir:
             raise SparError(f"export {args.target} reads a bench: pass --dataset HF_DIR (not --from)")
@@ -50,11 +53,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_bench(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from tqdm import tqdm
-
-    from spar_hf.report import RejectLog, Summary
 
     summary = Summary(f"export {args.target}")
     out = Path(args.out)
@@ -76,14 +75,9 @@ def run_bench(args: argparse.Namespace) -> int:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from tqdm import tqdm
 
-    from spar_hf.errors import SparError
     from spar_hf.export.common import rel
-    from spar_hf.outdir import output_folder
-    from spar_hf.report import RejectLog, Summary
 
     summary = Summary(f"export {args.target}")
     root = Path(args.spar_dir)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
+from spar_hf.errors import SparError
 from spar_hf.scene.sources import source_names
+from spar_hf.utils.outdir import output_folder
+from spar_hf.utils.report import Summary
 
 SOURCES = tuple(source_names())
 
@@ -29,12 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from spar_hf.errors import SparError
-    from spar_hf.outdir import output_folder
-    from spar_hf.pipeline import run_generate
-    from spar_hf.report import Summary
+    from spar_hf.generate.pipeline import run_generate
 
     if args.workers < 1:
         raise SparError(f"--workers must be at least 1, got {args.workers}")
@@ -49,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         import json
 
-        from spar_hf.atomic import atomic_write_text
+        from spar_hf.utils.atomic import atomic_write_text
 
         atomic_write_text(args.report, json.dumps(report.as_dict(), indent=1, sort_keys=True) + "\n")
     summary = Summary("generate", n_in=report.scenes, n_out=report.done, n_rejected=report.rejected + report.crashed)

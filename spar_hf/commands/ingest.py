@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+from spar_hf.utils.outdir import output_folder
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,12 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from spar_hf.ingest.images import parse_image_roots
     from spar_hf.ingest.mapping import load_mapping
     from spar_hf.ingest.spatialforge import SOURCE, ingest
-    from spar_hf.outdir import output_folder
 
     roots = parse_image_roots(args.images)
     mapping = load_mapping(args.mapping)

@@ -8,8 +8,12 @@ answer after the retries go to `<stem>.rejects.jsonl` (and are sent again by the
 from __future__ import annotations
 
 import argparse
+import time
+from pathlib import Path
 
+from spar_hf.errors import SparError
 from spar_hf.eval.chat import PROTOCOLS
+from spar_hf.utils.report import RejectLog, Summary
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,16 +42,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import time
-    from pathlib import Path
-
     from tqdm import tqdm
 
-    from spar_hf.errors import SparError
     from spar_hf.eval.bench_data import read_columns, usable_rows
     from spar_hf.eval.endpoint import Endpoint, Fatal
-    from spar_hf.eval.predict import api_key, questions_for, read_existing, run as send_all, trim_partial_line
-    from spar_hf.report import RejectLog, Summary
+    from spar_hf.eval.predict import api_key, questions_for, read_existing
+    from spar_hf.eval.predict import run as send_all
+    from spar_hf.eval.predict import trim_partial_line
 
     out = Path(args.out)
     if out.exists() and out.stat().st_size and not args.resume:

@@ -16,6 +16,9 @@ import math
 from pathlib import Path
 from typing import Any
 
+from spar_hf.errors import SparError
+from spar_hf.utils.report import RejectLog, Summary
+
 TASKS = {"bev": "spatial_imagination_map_mv", "grounding": "grounding_3d_mv"}
 
 
@@ -33,7 +36,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def read_predictions(path: str) -> dict[str, str]:
     """{id: prediction text}; SparError naming the file and line of the first bad line or repeated id."""
-    from spar_hf.errors import SparError
 
     out: dict[str, str] = {}
     p = Path(path)
@@ -63,9 +65,7 @@ def _fmt(x: float) -> str:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from spar_hf.errors import SparError
     from spar_hf.layout.reader import SparLayout
-    from spar_hf.report import RejectLog, Summary
 
     layout = SparLayout(args.spar_dir)
     predictions = read_predictions(args.predictions)

@@ -8,7 +8,12 @@ Writes FILE (JSONL: id, task, prompt, images) and the images beside it in FILE's
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
+
+from spar_hf.utils.atomic import atomic_open, atomic_write_bytes
+from spar_hf.utils.outdir import check_folder
+from spar_hf.utils.report import RejectLog, Summary
 
 BATCH = 64
 
@@ -29,15 +34,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-
     from tqdm import tqdm
 
-    from spar_hf.atomic import atomic_open, atomic_write_bytes
     from spar_hf.eval.bench_data import image_extension, usable_rows
     from spar_hf.eval.prompts import build_prompt
-    from spar_hf.outdir import check_folder
-    from spar_hf.report import RejectLog, Summary
 
     out = Path(args.out)
     image_dir_name = f"{out.stem}_images"

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import argparse
 import functools
+from pathlib import Path
+
+from spar_hf.utils.report import Summary
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -63,10 +66,7 @@ def _report(plan, summary, dry_run: bool) -> bool:
 
 
 def _push_dataset(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from spar_hf.hub import plan_push
-    from spar_hf.report import Summary
+    from spar_hf.builders.push import plan_push
 
     plan = plan_push(args.dataset, args.repo_id, private=args.private)
     summary = Summary("push", n_in=len(plan.files))
@@ -81,8 +81,7 @@ def _push_dataset(args: argparse.Namespace) -> int:
 
 
 def _push_space(args: argparse.Namespace) -> int:
-    from spar_hf.hub import plan_space_push
-    from spar_hf.report import Summary
+    from spar_hf.space.push import plan_space_push
 
     plan = plan_space_push(args.bundle, args.space, private=args.private)
     summary = Summary("push", n_in=len(plan.files))
@@ -93,7 +92,7 @@ def _push_space(args: argparse.Namespace) -> int:
 
 def _upload(plan, summary, repo_url: str) -> int:
     """Run the plan (one commit), print the commit URL(s) and the summary line."""
-    from spar_hf.hub import execute
+    from spar_hf.utils.hub import execute
 
     for url in execute(plan):
         print(url)

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
+
+from spar_hf.errors import SparError
+from spar_hf.utils.outdir import check_folder, output_folder
+from spar_hf.utils.report import Summary
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,11 +44,8 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from spar_hf.commands.build import tree_bytes
-    from spar_hf.errors import SparError
-    from spar_hf.outdir import check_folder, output_folder
-    from spar_hf.report import Summary
     from spar_hf.shards.writer import count_input_rows, write_shards
-    from spar_hf.sizes import parse_size
+    from spar_hf.utils.sizes import parse_size
 
     check_folder(args.out)
     max_size = parse_size(args.max_size, "--max-size")
@@ -72,8 +75,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _layout_of(hf_dir: str) -> str | None:
     """The SPAR_DIR the build came from, when the build recorded it and it is still there."""
-    import json
-    import os
 
     path = os.path.join(hf_dir, ".build", "card.json")
     try:

@@ -4,6 +4,13 @@ or with --bundle write the folder a Hugging Face Space runs it from (spar_hf.spa
 from __future__ import annotations
 
 import argparse
+import os
+import signal
+from pathlib import Path
+
+from spar_hf.errors import SparError
+from spar_hf.utils.outdir import check_folder
+from spar_hf.utils.report import Summary
 
 DATASET_ENV = "SPAR_DATASET"
 
@@ -29,10 +36,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def resolve_dataset(value: str | None) -> str:
     """--dataset, else $SPAR_DATASET, else ./spar; a path that looks local must exist."""
-    import os
-    from pathlib import Path
-
-    from spar_hf.errors import SparError
 
     dataset = value or os.environ.get(DATASET_ENV) or "spar"
     path = Path(dataset)
@@ -48,7 +51,6 @@ def resolve_dataset(value: str | None) -> str:
 def _stop_on_signals() -> None:
     """SIGINT and SIGTERM end the server cleanly (gradio's wait loop catches KeyboardInterrupt),
     also when the shell started us with SIGINT ignored (background jobs)."""
-    import signal
 
     def stop(signum, frame):
         raise KeyboardInterrupt
@@ -58,9 +60,6 @@ def _stop_on_signals() -> None:
 
 
 def bundle(args: argparse.Namespace) -> int:
-    from spar_hf.errors import SparError
-    from spar_hf.outdir import check_folder
-    from spar_hf.report import Summary
     from spar_hf.space.bundle import write_bundle
 
     if args.host is not None or args.port is not None:
@@ -77,7 +76,6 @@ def bundle(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     if args.bundle is not None:
         return bundle(args)
-    from spar_hf.report import Summary
     from spar_hf.space.ui import launch
 
     dataset = resolve_dataset(args.dataset)

@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from spar_hf.errors import SparError
+from spar_hf.utils.outdir import output_folder
+from spar_hf.utils.report import Summary
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("synth", help="procedural indoor scenes in the ScanNet export layout")
@@ -19,9 +23,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from spar_hf.errors import SparError
-    from spar_hf.outdir import output_folder
-
     if args.scenes < 1:
         raise SparError(f"--scenes must be at least 1, got {args.scenes}")
     if args.frames < 2:
@@ -33,7 +34,6 @@ def run(args: argparse.Namespace) -> int:
 def _write(args: argparse.Namespace, out: Path) -> int:
     from tqdm import tqdm
 
-    from spar_hf.report import Summary
     from spar_hf.scene.synthetic import generate_scene, scene_name, write_scene
 
     if args.kind == "rxr":

@@ -10,6 +10,11 @@ exit 2 before it is written, and its archive is not moved into place (zip/tar bo
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+from spar_hf.errors import SparError
+from spar_hf.utils.outdir import output_folder
+from spar_hf.utils.report import RejectLog, Summary
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,15 +31,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from tqdm import tqdm
 
-    from spar_hf.errors import SparError
-    from spar_hf.outdir import output_folder
-    from spar_hf.report import RejectLog, Summary
-    from spar_hf.safe_extract import group_archives, safe_extract
-    from spar_hf.sizes import parse_size
+    from spar_hf.utils.safe_extract import group_archives, safe_extract
+    from spar_hf.utils.sizes import parse_size
 
     max_bytes = None if args.max_bytes is None else parse_size(args.max_bytes, "--max-bytes")
     if max_bytes is not None and max_bytes < 0:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from spar_hf.utils.report import Summary
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("verify", help="re-derive every answer of a SPAR-7M layout, flag ambiguous ones",
@@ -15,8 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from spar_hf.report import Summary
-    from spar_hf.verify import verify_layout, write_report
+    from spar_hf.generate.verify import verify_layout, write_report
 
     report = verify_layout(args.spar_dir, check_images=not args.no_image_check)
     if report.tasks:

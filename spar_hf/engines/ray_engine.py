@@ -1,7 +1,7 @@
 """Run spar-hf's independent units of work (scenes, configs, shards) as Ray tasks.
 
 The work functions are the same top-level functions the local engine calls (e.g.
-`spar_hf.pipeline.process_scene`); Ray only decides where they run. Every unit writes its own
+`spar_hf.generate.pipeline.process_scene`); Ray only decides where they run. Every unit writes its own
 files under deterministic names and the driver does the same assembly step as the local engine,
 so the output is byte-identical to a local run whatever the cluster size or completion order.
 
@@ -10,22 +10,19 @@ retries up to `MAX_RETRIES` times; `RETRY_EXCEPTIONS` (I/O errors, e.g. a flaky 
 are retried too. Deterministic bugs are not retried: they come back to the driver as the exception.
 A scene is atomic (its writer clears the scene's folders first and writes the manifest last), so a
 retried scene leaves no duplicate and no half-written file behind.
-
-Fault injection for tests: when the environment variable named by `FAULT_ENV` holds a file path,
-the first task that creates that file kills its worker with `os._exit(1)` just before writing the
-scene manifest (images and parts already written, a half-written temp manifest left behind).
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
+import socket
 import traceback
 from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 
+from spar_hf.errors import SparError
+
 MAX_RETRIES = 3
 RETRY_EXCEPTIONS: list[type[BaseException]] = [OSError]
-FAULT_ENV = "SPAR_HF_RAY_FAULT_MARKER"
 T = TypeVar("T")
 
 
@@ -35,10 +32,8 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
 
     Only a session started here is shut down on exit, so tests (and notebooks) can share one.
     """
-    from spar_hf.errors import SparError
-
     try:
-        import ray
+        import ray  # the optional 'ray' extra: imported only by a run that asks for --engine ray
     except ImportError:  # pragma: no cover - ray is a declared dependency
         raise SparError("--engine ray needs the 'ray' package (pip install 'ray[default]')") from None
     if ray.is_initialized():
@@ -61,10 +56,6 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
 
 def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
     """Fail in seconds, not after Ray's long GCS retry loop, when nothing listens at HOST:PORT."""
-    import socket
-
-    from spar_hf.errors import SparError
-
     host, sep, port = address.rpartition(":")
     if not sep or not port.isdigit() or "://" in address:
         return  # "auto", "ray://..." and other forms: let ray.init judge
@@ -104,27 +95,12 @@ def run_tasks(
             yield item, result
 
 
-
-def map_ordered(func: Callable[..., Any], calls: dict[Any, tuple], address: str | None = None,
-                num_cpus: int | None = None) -> dict[Any, Any]:
-    """`{key: func(*args)}` for `calls = {key: args}`, one Ray task per key, in the calls' key order.
-
-    Every task runs to the end; then the first failure in key order is raised (as the local loop would).
-    """
-    results = dict(run_tasks(func, list(calls), list(calls.values()), address=address, num_cpus=num_cpus))
-    ordered = {key: results[key] for key in calls}
-    for value in ordered.values():
-        if isinstance(value, BaseException):
-            raise value
-    return ordered
-
-
 def unwrap(exc: BaseException) -> BaseException:
     """The exception a task raised, as the local engine would see it (Ray wraps it in RayTaskError).
 
     Its `traceback_text` is the worker-side traceback; a lost worker stays a Ray error.
     """
-    from ray.exceptions import RayTaskError
+    from ray.exceptions import RayTaskError  # optional extra, as in ray_session (which ran first)
 
     if isinstance(exc, RayTaskError) and isinstance(exc.cause, Exception):
         cause = exc.cause
@@ -132,51 +108,3 @@ def unwrap(exc: BaseException) -> BaseException:
         return cause
     exc.traceback_text = "".join(traceback.format_exception(exc))
     return exc
-
-
-def _scene_task(job: Any, fault_marker: str | None) -> dict[str, Any]:
-    """The Ray task for one scene: `process_scene`, with the optional test fault armed."""
-    from spar_hf.pipeline import process_scene
-
-    if fault_marker and _claim(fault_marker):
-        _die_before_manifest()
-    return process_scene(job)
-
-
-def _claim(marker: str) -> bool:
-    """True for exactly one caller across all workers: whoever creates the marker file first."""
-    try:
-        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-    except FileExistsError:
-        return False
-    return True
-
-
-def _die_before_manifest() -> None:
-    """Make this worker process exit mid-scene: after the images and parts, during the manifest write."""
-    import spar_hf.layout.writer as writer
-
-    def crash(source_dir: Any, scene: str, manifest: dict[str, Any]) -> None:
-        parts = writer.scene_parts_dir(source_dir, scene)
-        (parts / f".tmp-{writer.MANIFEST}.killed").write_text('{"version": ')
-        os._exit(1)
-
-    writer.write_manifest = crash
-
-
-def run_scenes(jobs: Sequence[Any], workers: int = 1, address: str | None = None) -> Iterator[tuple[Any, Any]]:
-    """The `ray` engine of `spar_hf.pipeline.run_generate`: one Ray task per SceneJob.
-
-    `workers` sizes a local Ray session (ignored when connecting to a cluster, which schedules by
-    its own CPUs); `address` is `HOST:6379` of a running cluster head (or "auto").
-    """
-    fault = os.environ.get(FAULT_ENV) or None
-    calls = [(_absolute(job), fault) for job in jobs]
-    yield from run_tasks(_scene_task, jobs, calls, address=address, num_cpus=workers)
-
-
-def _absolute(job: Any) -> Any:
-    """The job with absolute paths: a worker's working directory need not be the driver's."""
-    import dataclasses
-
-    return dataclasses.replace(job, scene_dir=os.path.abspath(job.scene_dir), source_out=os.path.abspath(job.source_out))

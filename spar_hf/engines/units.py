@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import multiprocessing
 import traceback
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, Callable, Iterator, Sequence
 
+from spar_hf.engines.ray_engine import run_tasks
 from spar_hf.errors import SparError
 
 ENGINES = ("local", "ray")
@@ -32,8 +34,6 @@ def run_units(func: Callable[[Any], Any], jobs: Sequence[Any], *, workers: int =
 
 
 def _pool(func: Callable[[Any], Any], jobs: Sequence[Any], workers: int) -> Iterator[tuple[int, Any]]:
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         pending = {pool.submit(func, job): i for i, job in enumerate(jobs)}
         try:
@@ -53,8 +53,6 @@ def _pool(func: Callable[[Any], Any], jobs: Sequence[Any], workers: int) -> Iter
 
 
 def _ray(func: Callable[[Any], Any], jobs: Sequence[Any], workers: int, address: str | None) -> Iterator[tuple[int, Any]]:
-    from spar_hf.engines.ray_engine import run_tasks
-
     for i, result in run_tasks(func, list(range(len(jobs))), [(job,) for job in jobs], address=address,
                                num_cpus=workers if workers > 1 else None):
         if isinstance(result, BaseException):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from spar_hf.eval.bench_tasks import BENCH_TASKS, LEVELS
+from spar_hf.tasks.bench import BENCH_TASKS, LEVELS
 
 SUMMARY_KEYS: tuple[str, ...] = ("Avg", "Low", "Medium", "High")
 

@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from spar_hf.errors import SparError
-from spar_hf.eval.bench_tasks import BENCH_TASKS
+from spar_hf.tasks.bench import BENCH_TASKS
 
 if TYPE_CHECKING:
-    from spar_hf.report import RejectLog
+    from spar_hf.utils.report import RejectLog
 
 HUB_COLUMNS = ("id", "img_type", "format_type", "task", "source", "image", "question", "answer")
 SPLIT = "test"
@@ -34,7 +34,7 @@ def _first_line(exc: BaseException) -> str:
 def iter_bench(path: str | os.PathLike, config: str, columns: list[str], batch_size: int = BATCH) -> Iterator[dict[str, list[Any]]]:
     """Batches (column -> list) of the `test` split of `config`; images come undecoded as {bytes, path}
     (a pack build gives a path into its zip and no bytes: `image_bytes` reads them)."""
-    import datasets
+    import datasets  # deferred, datasets: ~1 s to import
     import pyarrow
 
     unknown = [c for c in columns if c not in HUB_COLUMNS]
@@ -87,7 +87,7 @@ def image_bytes(cell: dict[str, Any] | None) -> bytes | None:
     (`zip://member::/abs/pack.zip`, as datasets writes for images read from archives) both work.
     None when the cell has neither.
     """
-    import fsspec
+    import fsspec  # deferred, fsspec: only for remote paths
 
     if not cell:
         return None

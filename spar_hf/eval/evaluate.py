@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from spar_hf.eval.aggregate import aggregate
-from spar_hf.eval.bench_tasks import BENCH_TASKS
+from spar_hf.tasks.bench import BENCH_TASKS
 from spar_hf.eval.protocols import get_scorer
 
 

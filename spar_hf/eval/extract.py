@@ -9,7 +9,7 @@ Every reader returns None (or an empty dict) when it finds nothing; none of them
 
 Every reader is linear in the prediction's length (a 40 KB prediction took 17 s before): patterns
 whose backtracking re-scanned a run of spaces or brackets from every start position are replaced by
-scans that give the same results (`tests/test_eval_linear.py` checks them against the patterns on
+scans that give the same results (`tests/eval/test_extract.py` checks them against the patterns on
 random texts), and runs of spaces are matched possessively where giving one back cannot help.
 """
 

@@ -21,7 +21,7 @@ from typing import Any
 from spar_hf.errors import SparError
 from spar_hf.eval.chat import chat_messages
 from spar_hf.eval.endpoint import Completion, Endpoint, Fatal, QuestionFailed
-from spar_hf.predictions import parse_line
+from spar_hf.eval.predictions import parse_line
 
 
 @dataclass

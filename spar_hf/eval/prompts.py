@@ -7,7 +7,7 @@ bytes are kept: a model evaluated elsewhere saw them.
 
 from __future__ import annotations
 
-from spar_hf.eval.bench_tasks import CHOICE, NUMERIC, VCI, task_kind
+from spar_hf.tasks.bench import CHOICE, NUMERIC, VCI, task_kind
 
 NUMERIC_POST = "Please answer the question using a single word or phrase."
 CHOICE_POST = "Answer with the option's letter from the given choices directly."

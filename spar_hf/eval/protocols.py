@@ -3,7 +3,7 @@
 "lmms-eval" reproduces lmms_eval/tasks/sparbench/utils.py as intended (with `partial` imported; the
 0.7.3 wheel lost that import and scores every numeric question 0), quirks included.
 "vlmevalkit" reproduces VLMEvalKit's SparBench rule-based scoring (no LLM judge).
-"strict" is ours: eval.md "Strict protocol". Every scorer returns (score in [0, 1], extracted),
+"strict" is ours: docs/eval.md "Protocols". Every scorer returns (score in [0, 1], extracted),
 where `extracted` is what was read from the prediction (for the per-question details file).
 """
 
@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 from typing import Any, Callable
 
-from spar_hf.eval import extract, scores
-from spar_hf.eval.bench_tasks import CHOICE, MV_NUMERIC_TASKS, NUMERIC, task_kind
+import spar_hf.eval.extract as extract
+import spar_hf.eval.scores as scores
+from spar_hf.tasks.bench import CHOICE, MV_NUMERIC_TASKS, NUMERIC, task_kind
 
 Scorer = Callable[[str, str, str, str], tuple[float, Any]]
 

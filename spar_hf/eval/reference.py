@@ -15,7 +15,7 @@ from importlib import resources
 from typing import Any
 
 from spar_hf.eval.aggregate import SUMMARY_KEYS, level_means
-from spar_hf.eval.bench_tasks import SHORT_NAMES, TABLE4_COLUMNS
+from spar_hf.tasks.bench import SHORT_NAMES, TABLE4_COLUMNS
 
 TOLERANCE = 0.01
 _EPS = 1e-9

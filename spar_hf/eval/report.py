@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from spar_hf.eval.aggregate import SUMMARY_KEYS
-from spar_hf.eval.bench_tasks import BENCH_TASKS, LEVEL_OF, SHORT_NAMES
+from spar_hf.tasks.bench import BENCH_TASKS, LEVEL_OF, SHORT_NAMES
 from spar_hf.eval.evaluate import EvalResult
 from spar_hf.eval.reference import ReferenceRow
 

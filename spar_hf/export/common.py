@@ -1,6 +1,6 @@
 """What the training exports share: reading train records, `<image>` tags, the format/source mix.
 
-Mixing follows the release's `mix_data` (formats.md section 2): `repeat_time = source_ratio *
+Mixing follows the release's `mix_data` (docs/build.md, the exports): `repeat_time = source_ratio *
 format_ratio`; a ratio not given is 1. InternVL applies repeat_time itself when loading (below 1 it
 keeps the first fraction of the lines); LLaVA and Qwen loaders have no such knob, so for them the
 export materialises the mix with the same rule (`mixed`).
@@ -8,18 +8,25 @@ export materialises the mix with the same rule (`mixed`).
 
 from __future__ import annotations
 
+import io
+import json
 import math
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
+from PIL import Image
+
 from spar_hf.errors import SparError
 from spar_hf.layout.reader import Entry, Problem, SparLayout
+from spar_hf.markers import draw_on, placements
 from spar_hf.records import FORMATS, MARKER_FIELDS, QARecord
+from spar_hf.utils.atomic import atomic_write_bytes, atomic_write_text
 
 EXPORT_SPLIT = "train"
-VIDEO_MIN_IMAGES = 11  # more than 10 images, or a nav record, is fed as video (formats.md section 1)
+VIDEO_MIN_IMAGES = 11  # more than 10 images, or a nav record, is fed as video (docs/formats.md "Views: single, multi, video")
 SPATIALFORGE_SOURCE = "spatialforge"
 RELEASE_MIX = "sentence=1,select=0.1,fill=0.1,judge=0.1"
 
@@ -146,13 +153,6 @@ def drawn_images(item: ExportRecord, images_root: Path, out_dir: Path) -> list[s
     record (`images/<source>/marked/<id>_<i>.jpg`, JPEG q95 4:4:4); an unmarked one is hard-linked
     (copied across file systems) once to `images/<source>/<layout path>`.
     """
-    import io
-    import shutil
-
-    from PIL import Image
-
-    from spar_hf.atomic import atomic_write_bytes
-    from spar_hf.markers import draw_on, placements
 
     rec = item.record
     marks = placements(rec.markers, rec.task)
@@ -191,9 +191,6 @@ def export_chat(spar_dir: str, out_dir: str, mix_spec: str | None, file_name: st
     (`<source>/images/...`, one image folder serves every source), or with `draw_markers` relative to
     `out_dir` (`drawn_images`). The mix is materialised per (source, task, format) group with `mixed`.
     """
-    import json
-
-    from spar_hf.atomic import atomic_write_text
 
     layout = SparLayout(spar_dir)
     mix = parse_mix(mix_spec, layout.sources())

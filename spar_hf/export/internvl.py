@@ -1,6 +1,6 @@
 """InternVL training export: per-(task, format) annotation JSONL plus the release's index JSON.
 
-Index (formats.md section 2, the release's `generate_data_json` + `mix_data`): one file per source,
+Index (docs/build.md, the exports; the release's `generate_data_json` + `mix_data`): one file per source,
 `<source>_<total//1000>k.json` (total = annotation lines of that source before mixing), mapping
 `"<source>_<task>_<format>"` to `{"root", "annotation", "repeat_time", "length"}`. Only the train
 split is indexed. Records carry `<image>` tags (one per image, `Frame-i:` for video), width/height
@@ -13,7 +13,6 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
-from spar_hf.atomic import atomic_open, atomic_write_text
 from spar_hf.export.common import (
     SPATIALFORGE_SOURCE,
     ExportRecord,
@@ -25,6 +24,7 @@ from spar_hf.export.common import (
     tag_question,
 )
 from spar_hf.layout.reader import SparLayout
+from spar_hf.utils.atomic import atomic_open, atomic_write_text
 
 
 def internvl_record(item: ExportRecord) -> dict[str, Any]:
@@ -32,7 +32,7 @@ def internvl_record(item: ExportRecord) -> dict[str, Any]:
     rec = item.record
     question, answer = tag_question(rec), rec.answer
     if rec.source == SPATIALFORGE_SOURCE:
-        from spar_hf.export.boxes import convert_text
+        from spar_hf.export.boxes import convert_text  # deferred, compiled module, only for box formats
 
         question, answer = convert_text(question, "internvl"), convert_text(answer, "internvl")
     out: dict[str, Any] = {"id": rec.id}

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from spar_hf import __version__
-from spar_hf.atomic import atomic_open, atomic_write_text
 from spar_hf.errors import SparError
 from spar_hf.eval.bench_data import HUB_COLUMNS, usable_rows
 from spar_hf.eval.prompts import CHOICE_POST, VARIANTS
-from spar_hf.report import RejectLog
+from spar_hf.utils.atomic import atomic_open, atomic_write_text
+from spar_hf.utils.report import RejectLog
 
 DATA_FILE = "data/test-00000-of-00001.parquet"
 BATCH = 64  # rows per Parquet row group (a row holds its images)
@@ -98,7 +98,7 @@ def task_yaml(task: str, parquet: Path, source: str) -> str:
 def export_lmms_eval(dataset: str | os.PathLike, config: str, out_dir: str | os.PathLike, task: str, rejects: RejectLog,
                      progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Write the task folder; returns {"written", "task", "yaml", "parquet"}."""
-    import pyarrow as pa
+    import pyarrow as pa  # deferred, pyarrow: only for Parquet
     from datasets.arrow_writer import ParquetWriter
 
     from spar_hf.builders.spar import bench_features

@@ -21,7 +21,7 @@ def qwen_record(item: ExportRecord, images: list[str], box_style: str = "qwen3")
     rec = item.record
     question, answer = tag_question(rec), rec.answer
     if rec.source == SPATIALFORGE_SOURCE and box_style != "qwen3":
-        from spar_hf.export.boxes import convert_text
+        from spar_hf.export.boxes import convert_text  # deferred, compiled module, only for box formats
 
         width, height = item.sizes[0]
         question = convert_text(question, box_style, width, height)

@@ -22,10 +22,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from spar_hf.atomic import atomic_open, atomic_write_text
 from spar_hf.errors import SparError
 from spar_hf.eval.bench_data import HUB_COLUMNS, usable_rows
-from spar_hf.report import RejectLog
+from spar_hf.utils.atomic import atomic_open, atomic_write_text
+from spar_hf.utils.report import RejectLog
 
 COLUMNS = ("index", "image", "image_path", "question", "answer", "task", "img_type", "format_type", "source")
 OFFICIAL_NAMES = ("SparBench", "SparBench_tiny")

@@ -30,10 +30,12 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from spar_hf.atomic import TMP_PREFIX, atomic_open
+from PIL import Image, UnidentifiedImageError
+
 from spar_hf.errors import SparError
 from spar_hf.ingest.validate import Rejected
-from spar_hf.relpath import MAX_NAME_BYTES
+from spar_hf.utils.atomic import TMP_PREFIX, atomic_open
+from spar_hf.utils.relpath import MAX_NAME_BYTES
 
 KINDS = ("objects365", "openimages", "pixmo", "folder")
 PIXMO_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp")
@@ -269,7 +271,6 @@ def _pixmo_file(root: Path, sha: str) -> Path | None:
 
 def check_image(path: Path, full: bool = False) -> tuple[int, int]:
     """(width, height) from the header after the cheap integrity checks; raises Rejected."""
-    from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as im:

@@ -30,7 +30,7 @@ from typing import Any
 
 from spar_hf.errors import SparError
 from spar_hf.ingest.validate import Rejected
-from spar_hf.jsonvalues import kind
+from spar_hf.utils.jsonvalues import kind
 
 PATH_FIELDS = ("id", "image", "image_sha256", "conversations", "question", "answer", "task", "source", "boxes", "count")
 LIST_OPTIONS = ("role_keys", "text_keys", "human_roles", "gpt_roles")
@@ -368,7 +368,7 @@ def load_mapping(path: str | os.PathLike | None) -> Mapping:
         if path.suffix.lower() == ".json":
             spec = json.loads(text)
         else:
-            import yaml
+            import yaml  # deferred, only for YAML mappings
 
             spec = yaml.safe_load(text)
     except ValueError as exc:

@@ -16,7 +16,7 @@ from typing import Any, Iterator, NamedTuple
 import orjson
 
 from spar_hf.errors import SparError
-from spar_hf.jsonvalues import checked_int, suspect, value_problem
+from spar_hf.utils.jsonvalues import checked_int, suspect, value_problem
 
 CHUNK_CHARS = 1 << 20  # JSON array read size
 MAX_ELEMENT_CHARS = 1 << 28  # a JSON array element larger than this is treated as malformed
@@ -88,7 +88,7 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[RawRecord]:
 
 
 def _checked(name: str, line: int, data: Any) -> RawRecord:
-    """The record, or a `bad_value` error when it holds what no output can carry (`spar_hf.jsonvalues`)."""
+    """The record, or a `bad_value` error when it holds what no output can carry (`spar_hf.utils.jsonvalues`)."""
     problem = value_problem(data)
     return RawRecord(name, line, None, f"bad_value: {problem}") if problem else RawRecord(name, line, data)
 
@@ -210,7 +210,7 @@ class _Buffer:
 
 def iter_parquet(path: str | os.PathLike, batch_size: int = PARQUET_BATCH) -> Iterator[RawRecord]:
     """Rows of a Parquet file as dicts, read batch by batch (nested lists/structs become lists/dicts)."""
-    import pyarrow.parquet as pq
+    import pyarrow.parquet as pq  # deferred, pyarrow: only for Parquet
 
     name = str(path)
     try:

@@ -20,7 +20,6 @@ from typing import IO, Any, Iterable
 
 import orjson
 
-from spar_hf.atomic import TMP_PREFIX, atomic_write_text, sweep_temp_files
 from spar_hf.errors import SparError
 from spar_hf.export.boxes import find_boxes
 from spar_hf.ingest.images import ImageInfo, ImageRoot, ImageStore
@@ -28,9 +27,10 @@ from spar_hf.ingest.mapping import Extracted, Mapping
 from spar_hf.ingest.readers import RawRecord, detect_format, iter_records
 from spar_hf.ingest.tasks import TASKS, infer_format, infer_task, normalise_task
 from spar_hf.ingest.validate import Rejected, check_box, check_count
-from spar_hf.jsonvalues import kind, string_problem
 from spar_hf.records import FORMATS
-from spar_hf.report import RejectLog, Summary
+from spar_hf.utils.atomic import TMP_PREFIX, atomic_write_text, sweep_temp_files
+from spar_hf.utils.jsonvalues import kind, string_problem
+from spar_hf.utils.report import RejectLog, Summary
 
 SOURCE = "spatialforge"
 SPLIT = "train"
@@ -361,7 +361,7 @@ def ingest(annotations: Iterable[str | os.PathLike], roots: list[ImageRoot], out
             for path in annotations:
                 records = iter_records(path)
                 if progress:
-                    from tqdm import tqdm
+                    from tqdm import tqdm  # deferred, tqdm: progress bar only
 
                     records = tqdm(records, desc=path.name, unit="rec", mininterval=0.5, leave=False)
                 record = ingester.record

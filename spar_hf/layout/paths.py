@@ -48,6 +48,10 @@ def keyframe_image(scene: str, frame_index: int) -> str:
     return f"{scene}/image_color/{frame_index}.jpg"
 
 
+def keyframe_depth(scene: str, frame_index: int) -> str:
+    return f"{scene}/image_depth/{frame_index}.png"
+
+
 def video_image(scene: str, position: int, frame_index: int) -> str:
     return f"{scene}/video_color/frame{position}_{frame_index}.jpg"
 
@@ -57,7 +61,7 @@ def frame_paths(image: str) -> FramePaths:
     match = _KEYFRAME_RE.match(image)
     if match:
         scene, n = match["scene"], int(match["n"])
-        return FramePaths(scene, n, None, image, f"{scene}/image_depth/{n}.png", f"{scene}/pose/{n}.txt",
+        return FramePaths(scene, n, None, image, keyframe_depth(scene, n), f"{scene}/pose/{n}.txt",
                           f"{scene}/intrinsic/{n}.txt")
     match = _VIDEO_RE.match(image)
     if match:

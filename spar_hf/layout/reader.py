@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import IO, Callable, Iterable, Iterator
 
 import numpy as np
+from PIL import Image
 
 from spar_hf.errors import SparError
-from spar_hf.jsonvalues import text_value_problem, too_many_digits
 from spar_hf.layout.paths import (
     IMAGES_DIR,
     QA_DIR,
@@ -32,7 +32,8 @@ from spar_hf.layout.paths import (
     parse_matrix,
 )
 from spar_hf.records import QARecord
-from spar_hf.relpath import unsafe_name
+from spar_hf.utils.jsonvalues import text_value_problem, too_many_digits
+from spar_hf.utils.relpath import unsafe_name
 
 PATH_MAX_BYTES = 4096  # longer paths make os.stat raise ENAMETOOLONG instead of answering
 
@@ -293,7 +294,7 @@ class FrameStore:
     def problem(self, relative: str) -> str | None:
         """Why a path a record names cannot be a file inside this images/ root, or None.
 
-        Judged from the text (`spar_hf.relpath`): a layout is data, so `../x.jpg` or `/etc/hostname`
+        Judged from the text (`spar_hf.utils.relpath`): a layout is data, so `../x.jpg` or `/etc/hostname`
         never reaches the file system. Links inside the tree are the tree's own (unpack refuses
         links that leave it).
         """
@@ -336,7 +337,6 @@ class FrameStore:
 
     def depth(self, image: str) -> np.ndarray:
         """The raw 16-bit depth map (uint16; our writer stores millimetres)."""
-        from PIL import Image
 
         path = self.depth_path(image)
         if not path.is_file():
@@ -373,8 +373,6 @@ class FrameStore:
             raise SparError(f"{path}: bad intrinsics file ({exc})") from None
 
     def _read_size(self, image: str) -> tuple[int, int]:
-        from PIL import Image
-
         path = self.file(image)
         if not path.is_file():
             raise SparError(f"{path}: image missing")

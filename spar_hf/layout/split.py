@@ -1,4 +1,4 @@
-"""Train/val split by scene: no scene feeds both splits (tasks.md, shared rules).
+"""Train/val split by scene: no scene feeds both splits (docs/formats.md "Train and val split").
 
 Rule: a scene's key is the first 8 bytes of sha256("spar-split:" + scene id) read as a fraction
 u in [0, 1); the scene is `val` when u < val_fraction. The key depends only on the scene id, so

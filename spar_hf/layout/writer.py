@@ -17,13 +17,13 @@ import os
 import shutil
 from collections import Counter
 from dataclasses import dataclass
+from io import BytesIO
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
+from PIL import Image
 
-from spar_hf.atomic import atomic_open, atomic_write_bytes, atomic_write_text
-from spar_hf.outputs import file_sha256
 from spar_hf.layout.paths import (
     IMAGES_DIR,
     QA_DIR,
@@ -35,6 +35,8 @@ from spar_hf.layout.paths import (
     video_image,
 )
 from spar_hf.records import QARecord
+from spar_hf.utils.atomic import atomic_open, atomic_write_bytes, atomic_write_text
+from spar_hf.utils.outputs import file_sha256
 
 PARTS_DIR = "parts"
 MANIFEST = "manifest.json"
@@ -81,9 +83,6 @@ def _jpeg_bytes(path: str) -> bytes:
     data = Path(path).read_bytes()
     if data.startswith(_JPEG_MAGIC):
         return data
-    from io import BytesIO
-
-    from PIL import Image
 
     with Image.open(BytesIO(data)) as img:
         buf = BytesIO()
@@ -94,9 +93,6 @@ def _jpeg_bytes(path: str) -> bytes:
 def _depth_png_bytes(path: str, depth_scale: float) -> bytes:
     """Depth as a 16-bit millimetre PNG: source bytes when already so, else converted once."""
     data = Path(path).read_bytes()
-    from io import BytesIO
-
-    from PIL import Image
 
     if depth_scale == DEPTH_MM and data.startswith(b"\x89PNG"):
         return data

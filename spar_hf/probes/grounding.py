@@ -16,7 +16,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from spar_hf.geometry import camera_to_world, denormalize_xy, pixel_to_camera
+from spar_hf.geometry import camera_to_world, denormalize_xy, pixel_to_camera, project
 
 _NUM = r"(-?\d+(?:\.\d+)?)"
 _IMAGE = re.compile(r"\b(?:image|frame|view)[\s\-#]*(\d+)", re.IGNORECASE)
@@ -52,7 +52,6 @@ def parse_answer(text: str) -> GroundingAnswer | None:
 def answer_for(center: np.ndarray, extents_world: np.ndarray, image: int, pose: np.ndarray, intrinsics: np.ndarray,
                width: int, height: int) -> GroundingAnswer:
     """The exact (unrounded) answer for a world box seen from one image."""
-    from spar_hf.geometry import project
 
     uv, z = project(np.asarray(center, float)[None], pose, intrinsics)
     u, v = uv[0] / np.array([width, height]) * 1000.0

@@ -1,6 +1,6 @@
 """The common scene model every source is converted to.
 
-Plain dataclasses holding numpy arrays; no I/O here. Conventions (architecture.md):
+Plain dataclasses holding numpy arrays; no I/O here. Conventions (docs/architecture.md "Conventions"):
 camera frame is OpenCV (x right, y down, z forward), poses are camera-to-world 4x4,
 units are metres.
 """

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from spar_hf.errors import SparError
 from spar_hf.geometry import look_at
@@ -146,7 +147,6 @@ def _find_record(root: Path, scan: str, name: str) -> tuple[Path, int, dict[str,
 
 def read_scene(path: str | Path) -> NavScene:
     """One guide record (virtual path `<root>/<scan>/<scan>_<instruction_id>`) as a NavScene."""
-    from PIL import Image
 
     path = Path(path)
     scan, root = path.parent.name, path.parent.parent

@@ -11,15 +11,17 @@ face, with a block drawn when a landmark lies in that face's direction. Same see
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import math
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, ImageDraw
 
-from spar_hf.atomic import atomic_write_bytes, atomic_write_text
 from spar_hf.scene.rxr import SKYBOX, heading_between
+from spar_hf.utils.atomic import atomic_write_bytes, atomic_write_text
 
 GRID = 5
 SPACING_M = 2.0
@@ -31,8 +33,6 @@ LANDMARKS = ("sofa", "table", "lamp", "bookshelf", "plant", "fireplace", "bed", 
 
 
 def _viewpoint_id(scan: str, r: int, c: int) -> str:
-    import hashlib
-
     return hashlib.md5(f"{scan}:{r}:{c}".encode()).hexdigest()
 
 
@@ -52,8 +52,6 @@ def _side(position: np.ndarray, heading: float, landmark: np.ndarray) -> str:
 
 
 def _face_image(rng_colour: tuple[int, int, int], has_landmark: bool) -> bytes:
-    from PIL import Image, ImageDraw
-
     image = Image.new("RGB", (FACE_SIZE, FACE_SIZE), rng_colour)
     if has_landmark:
         ImageDraw.Draw(image).rectangle([20, 24, 44, 56], fill=(30, 30, 30))

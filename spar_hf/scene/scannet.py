@@ -1,4 +1,4 @@
-"""Reader for the ScanNet export layout (formats.md section 7), also used for our synthetic scenes.
+"""Reader for the ScanNet export layout (docs/formats.md "ScanNet export layout"), also used for our synthetic scenes.
 
 Objects come from the over-segmentation (segs.json) and its grouping (aggregation.json): an
 object's vertices are those of its segments. Its box is gravity-aligned: yaw only, from the
@@ -23,11 +23,12 @@ import math
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from spar_hf.errors import SparError
 from spar_hf.geometry import is_rigid
-from spar_hf.jsonvalues import first_non_integer, kind, too_many_digits
 from spar_hf.scene.model import Frame, Object3D, Scene
+from spar_hf.utils.jsonvalues import first_non_integer, kind, too_many_digits
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ def read_mesh(ply: Path) -> tuple[np.ndarray, np.ndarray]:
     """Vertices (V, 3) and faces (F, 3) of a PLY mesh; SparError naming the file when it cannot be
     read or a vertex coordinate is NaN or infinite (trimesh keeps them, and such a vertex silently
     turned its object's box into NaN: never visible, no message)."""
-    import trimesh
+    import trimesh  # deferred, trimesh: ~0.9 s to import
 
     try:
         mesh = trimesh.load(_require(ply), process=False, force="mesh")
@@ -137,7 +138,7 @@ def segment_group(group: object, where: str) -> tuple[int, str, np.ndarray]:
 
 def oriented_box(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Gravity-aligned box of (N, 3) points: (center, extents, rotation) with yaw in [-45, 45) deg."""
-    import trimesh
+    import trimesh  # deferred, trimesh: ~0.9 s to import
 
     points = np.asarray(points, dtype=float)
     z_lo, z_hi = points[:, 2].min(), points[:, 2].max()
@@ -212,8 +213,6 @@ def _jpeg_has_eoi(path: Path) -> bool:
 
 
 def _read_frames(folder: Path, intrinsics: np.ndarray, skipped: dict[str, int]) -> list[Frame]:
-    from PIL import Image
-
     def skip(reason: str, path: Path) -> None:
         skipped[reason] = skipped.get(reason, 0) + 1
         log.warning("%s: %s; frame skipped", path, reason)

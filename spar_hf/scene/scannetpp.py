@@ -50,12 +50,13 @@ import re
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from spar_hf.errors import SparError
 from spar_hf.geometry import is_rigid
 from spar_hf.scene.model import Frame, Object3D, Scene, count_skipped
-from spar_hf.jsonvalues import too_many_digits
 from spar_hf.scene.scannet import integer_ids, oriented_box, read_mesh, segment_group
+from spar_hf.utils.jsonvalues import too_many_digits
 
 DEPTH_SCALE = 1000.0  # depth PNG value / 1000 = metres
 POSE_FILE = "iphone/pose_intrinsic_imu.json"
@@ -114,8 +115,6 @@ def _matrix(value: object, shape: tuple[int, int]) -> np.ndarray | None:
 
 
 def _image_size(path: Path) -> tuple[int, int]:
-    from PIL import Image
-
     with Image.open(path) as image:
         return image.size
 

@@ -65,12 +65,13 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from spar_hf.errors import SparError
 from spar_hf.geometry import same_aspect
-from spar_hf.jsonvalues import kind, too_many_digits
 from spar_hf.scene.model import Frame, Object3D, Scene, count_skipped
 from spar_hf.scene.scannet import oriented_box
+from spar_hf.utils.jsonvalues import kind, too_many_digits
 
 log = logging.getLogger(__name__)
 
@@ -148,15 +149,12 @@ def camera_from_pose_file(values: np.ndarray, width: int, height: int) -> tuple[
 
 
 def _read_png(path: Path) -> np.ndarray:
-    from PIL import Image
-
     with Image.open(path) as image:
         return np.asarray(image)
 
 
 def _image_size(path: Path) -> tuple[int, int] | None:
     """(width, height) from an image's header; None when it cannot be opened."""
-    from PIL import Image
 
     try:
         with Image.open(path) as image:

@@ -1,4 +1,4 @@
-"""Procedural indoor scenes written in the ScanNet export layout (formats.md section 7).
+"""Procedural indoor scenes written in the ScanNet export layout (docs/formats.md "ScanNet export layout").
 
 A scene is a box-shaped room (floor, four walls, ceiling) furnished with labelled boxes placed
 without interpenetration, some standing on others (a lamp on a desk, a pillow on a bed), and a
@@ -7,7 +7,7 @@ subdivided so every object has a few hundred vertices (vertex-visibility needs t
 depth are rendered by one embree ray cast per frame. The output is read back by
 `spar_hf.scene.scannet.read_scene` with no special case: the layout is the whole interface.
 
-Everything flows from `spar_hf.rng.scene_rng(seed, scene_id)`, so a scene's bytes depend only on
+Everything flows from `spar_hf.utils.rng.scene_rng(seed, scene_id)`, so a scene's bytes depend only on
 the seed, its id and the frame count.
 """
 
@@ -28,10 +28,10 @@ import numpy as np
 from PIL import Image
 from shapely.geometry import LineString, Polygon
 
-from spar_hf.atomic import TMP_PREFIX, atomic_write_bytes, atomic_write_text
 from spar_hf.geometry import boxes_overlap_3d, look_at
-from spar_hf.rng import scene_rng
 from spar_hf.scene.render import RayCaster
+from spar_hf.utils.atomic import TMP_PREFIX, atomic_write_bytes, atomic_write_text
+from spar_hf.utils.rng import scene_rng
 
 WIDTH, HEIGHT = 640, 480
 FOCAL = 577.5906  # ScanNet's depth-camera focal length, pixels
@@ -474,7 +474,7 @@ def write_scene(scene: SynthScene, out_root: str | Path, on_frame: Callable[[], 
 
 
 def _write_files(scene: SynthScene, folder: Path, on_frame: Callable[[], None] | None) -> None:
-    import trimesh
+    import trimesh  # deferred, trimesh: ~0.9 s to import
 
     mesh = build_mesh(scene)
     tm = trimesh.Trimesh(vertices=mesh.vertices, faces=mesh.faces, vertex_colors=mesh.vertex_colors, process=False)

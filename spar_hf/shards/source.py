@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from spar_hf.errors import SparError
+from spar_hf.packs import Pack
 
 IMAGE_COLUMNS = ("images", "image")  # as loaded; packs store them as file_names / image_file_names
 DEPTH_COLUMN = "depth"
@@ -52,7 +53,7 @@ class FileRows:
 
 def config_files(hf_dir: str | Path, config: str, split: str) -> ConfigFiles:
     """The files of `config`/`split` in a local HF build, as datasets resolves them from its card."""
-    import datasets
+    import datasets  # deferred, datasets: ~1 s to import
 
     root = Path(hf_dir)
     if not root.is_dir():
@@ -100,8 +101,6 @@ def _split_columns(table_rows: list[dict[str, Any]], image_col: str, depth_col: 
 
 
 def _read_pack(files: ConfigFiles, location: str) -> FileRows:
-    from spar_hf.packs import Pack
-
     pack = Pack(location)
     try:
         rows = pack.metadata(files.config).to_pylist()
@@ -132,7 +131,7 @@ def _key(data: bytes) -> str:
 
 
 def _read_parquet(location: str) -> FileRows:
-    import pyarrow.parquet as pq
+    import pyarrow.parquet as pq  # deferred, pyarrow: only for Parquet
 
     try:
         with open(location, "rb") as handle:

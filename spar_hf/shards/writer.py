@@ -1,4 +1,4 @@
-"""HF build -> WebDataset tar shards whose samples hold each image once (formats.md section 5).
+"""HF build -> WebDataset tar shards whose samples hold each image once (docs/formats.md "WebDataset shards").
 
 A sample is a chunk of one scene's QA rows (`spar_hf.shards.chunks`) with the union of their
 images, each stored once, plus one JSON listing the rows and which of the sample's images each
@@ -29,15 +29,17 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+from PIL import Image
 
-from spar_hf.atomic import atomic_open, atomic_write_text, sweep_temp_files
-from spar_hf.outputs import intact, read_state
 from spar_hf.engines.units import run_units
 from spar_hf.errors import SparError
-from spar_hf.report import RejectLog, Summary
+from spar_hf.markers import draw_on, placements
 from spar_hf.shards.chunks import DEFAULT_FRAMES, DEFAULT_ROWS, Chunk, chunk_rows
 from spar_hf.shards.index import ShardIndex, ShardInfo, index_name, rejects_name, shard_name, shard_stem, write_index
 from spar_hf.shards.source import ConfigFiles, FileRows, config_files, read_file
+from spar_hf.utils.atomic import atomic_open, atomic_write_text, sweep_temp_files
+from spar_hf.utils.outputs import intact, read_state
+from spar_hf.utils.report import RejectLog, Summary
 
 TAR_BLOCK = 512
 TAR_RECORD = 20 * TAR_BLOCK  # tarfile pads the archive to a multiple of this
@@ -165,9 +167,6 @@ class FileSamples:
 
     def _bake(self, row: SampleRow, i: int) -> None:
         """Draw the markers into the views that carry one (JPEG q95, 4:4:4): each such view a frame of its own."""
-        from PIL import Image
-
-        from spar_hf.markers import draw_on, placements
 
         marks = placements(row.fields.get("markers") or {}, str(row.fields.get("task", "")))
         for j, frame in enumerate(row.views):
@@ -345,7 +344,7 @@ class _HashingWriter:
 
 def open_tar(writer: _HashingWriter) -> Any:
     """A TarWriter with the fixed headers (owner, mode, mtime, PAX) that make shards byte-identical."""
-    import webdataset as wds
+    import webdataset as wds  # deferred, webdataset: ~1.8 s to import
 
     return wds.TarWriter(writer, user="spar", group="spar", mode=0o444, mtime=FIXED_MTIME,
                          encoder=False, format="PAX_FORMAT")
@@ -515,7 +514,7 @@ def write_shards(hf_dir: str | Path, config: str, split: str, out_dir: str | Pat
 
 def _count_rows(files: ConfigFiles, index: int) -> int:
     """Rows of one data file, read from the Parquet footer only."""
-    import pyarrow.parquet as pq
+    import pyarrow.parquet as pq  # deferred, pyarrow: only for Parquet
 
     if files.packs:
         from spar_hf.packs import Pack
@@ -527,7 +526,7 @@ def _count_rows(files: ConfigFiles, index: int) -> int:
 
 def _columns(files: ConfigFiles) -> list[str]:
     """The stored columns of the config (a pack's metadata, or the Parquet schema)."""
-    import pyarrow.parquet as pq
+    import pyarrow.parquet as pq  # deferred, pyarrow: only for Parquet
 
     if not files.files:
         return []

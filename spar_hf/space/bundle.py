@@ -22,9 +22,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from huggingface_hub import SpaceCard
+
 import spar_hf
-from spar_hf.atomic import TMP_PREFIX
 from spar_hf.errors import SparError
+from spar_hf.utils.atomic import TMP_PREFIX
+from spar_hf.utils.hub import check_repo_id
 
 PACKAGE = "spar_hf"
 TEMPLATE_DIR = "space/template"  # inside the package: app.py, README.md, requirements.txt
@@ -126,8 +129,6 @@ def package_files(root: Path | None = None) -> list[str]:
 
 def check_hub_id(dataset: str) -> str:
     """The dataset a Space shows must be a hub id: the Space cannot read a folder of this machine."""
-    from spar_hf.hub import check_repo_id
-
     if Path(dataset).exists():
         raise SparError(f"--dataset {dataset}: a local folder; a Space reads a hub dataset: upload it with "
                         f"`spar-hf push --dataset {dataset} --repo-id OWNER/NAME` and pass OWNER/NAME")
@@ -186,7 +187,6 @@ def _write_readme(template: Path, out: Path, dataset: str | None) -> None:
     if dataset is None:
         shutil.copyfile(template, out)
         return
-    from huggingface_hub import SpaceCard
 
     card = SpaceCard.load(template)
     card.data.datasets = [dataset]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import io
+import json
 import os
 import threading
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from spar_hf.errors import SparError
+from spar_hf.packs import Pack
 
 ALL = "(all)"
 # per row kind: the column holding the format, the image column
@@ -100,7 +102,7 @@ class SpaceDataset:
     # --- configs ----------------------------------------------------------------------------------
     @functools.cached_property
     def config_names(self) -> list[str]:
-        import datasets
+        import datasets  # deferred, datasets: ~1 s to import
 
         try:
             names = datasets.get_dataset_config_names(self.dataset)
@@ -115,7 +117,7 @@ class SpaceDataset:
             return self._configs[name]
 
     def _load_config(self, name: str) -> ConfigInfo:
-        import datasets
+        import datasets  # deferred, datasets: ~1 s to import
 
         if name not in self.config_names:
             raise SparError(f"{self.dataset}: no config {name!r}; choose from {', '.join(self.config_names)}")
@@ -215,8 +217,6 @@ class SpaceDataset:
 
 
 def _meta_objects(text: str) -> list[dict[str, Any]]:
-    import json
-
     try:
         meta = json.loads(text)
     except json.JSONDecodeError:
@@ -226,7 +226,7 @@ def _meta_objects(text: str) -> list[dict[str, Any]]:
 
 
 def _open(path: str):
-    import fsspec
+    import fsspec  # deferred, fsspec: only for remote paths
 
     return fsspec.open(path, "rb").open()
 
@@ -243,11 +243,10 @@ def _loaded_name(column: str) -> str:
 @functools.lru_cache(maxsize=ROW_GROUP_CACHE)
 def _parquet(path: str, metadata: str | None):
     """The rows of one data file as a ParquetFile: a pack's metadata member, or the Parquet file itself."""
-    import pyarrow.parquet as pq
+    import pyarrow.parquet as pq  # deferred, pyarrow: only for Parquet
 
     if metadata is None:
         return pq.ParquetFile(_open(path))
-    from spar_hf.packs import Pack
 
     with Pack(path) as pack:
         return pq.ParquetFile(io.BytesIO(pack.read(metadata)))
@@ -260,7 +259,6 @@ def _row_group(path: str, metadata: str | None, group: int, columns: tuple[str, 
 
 def _pack_images(path: str, names: list[str] | None) -> list[dict[str, Any]]:
     """A row's images from its pack, as datasets gives undecoded images ({bytes, path}); only these members are read."""
-    from spar_hf.packs import Pack
 
     with Pack(path) as pack:
         return [{"bytes": pack.read(name), "path": name} for name in names or []]

@@ -3,7 +3,7 @@ and lay the result out as tables, chart data and report files.
 
 Scoring is the eval package's own path (`read_columns` -> `evaluate` -> `render`), so the Space
 and the command line give the same numbers for the same file. Uploads of at most MAX_UPLOAD_BYTES
-go through the command line's parser (`spar_hf.predictions.parse_predictions`: one verdict for one
+go through the command line's parser (`spar_hf.eval.predictions.parse_predictions`: one verdict for one
 file), and each bad line is reported with its number and reason.
 """
 
@@ -17,9 +17,10 @@ from spar_hf.errors import SparError
 from spar_hf.eval.aggregate import SUMMARY_KEYS
 from spar_hf.eval.bench_data import read_columns
 from spar_hf.eval.evaluate import EvalResult, evaluate
+from spar_hf.eval.predictions import BadPredictions, Predictions, parse_predictions
 from spar_hf.eval.reference import ReferenceRow, load_reference
 from spar_hf.eval.report import as_dict, render
-from spar_hf.predictions import BadPredictions, Predictions, parse_predictions
+from spar_hf.utils.atomic import atomic_write_text
 
 MAX_UPLOAD_BYTES = 32 * 1024 * 1024
 MAX_PROBLEMS_SHOWN = 50
@@ -96,7 +97,6 @@ def chart_rows(result: EvalResult, reference: list[ReferenceRow]) -> list[dict[s
 
 def write_reports(result: EvalResult, meta: dict[str, Any], reference: list[ReferenceRow], out_dir: Path) -> tuple[Path, Path]:
     """report.json and report.csv (the CLI's renderers, reference rows appended) in `out_dir`."""
-    from spar_hf.atomic import atomic_write_text
 
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = (out_dir / "report.json", out_dir / "report.csv")

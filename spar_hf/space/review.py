@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from spar_hf.eval.evaluate import evaluate
-from spar_hf.predictions import Predictions
+from spar_hf.eval.predictions import Predictions
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from spar_hf.utils.atomic import atomic_write_bytes
+
 OBJECT_ALPHA = 0.55
 CONTEXT_ALPHA = 0.18
 CONTEXT_RGB = (120, 120, 120)
@@ -30,14 +32,14 @@ Z_UP_TO_Y_UP = np.array([[1, 0, 0, 0], [0, 0, 1, 0], [0, -1, 0, 0], [0, 0, 0, 1]
 
 
 def _material(rgb: Sequence[int], alpha: float):
-    from trimesh.visual.material import PBRMaterial
+    from trimesh.visual.material import PBRMaterial  # deferred, trimesh: ~0.9 s to import
 
     return PBRMaterial(baseColorFactor=[*(c / 255.0 for c in rgb), alpha], alphaMode="BLEND" if alpha < 1 else "OPAQUE",
                        doubleSided=True, metallicFactor=0.0, roughnessFactor=0.9)
 
 
 def _with_material(mesh, rgb: Sequence[int], alpha: float):
-    from trimesh.visual import TextureVisuals
+    from trimesh.visual import TextureVisuals  # deferred, trimesh: ~0.9 s to import
 
     mesh.visual = TextureVisuals(material=_material(rgb, alpha))
     return mesh
@@ -84,7 +86,7 @@ Camera = tuple[np.ndarray, np.ndarray, int, int]  # pose, K, width, height
 
 def build_scene(objects: list[dict[str, Any]], cameras: list[Camera], context: list[dict[str, Any]] | None = None):
     """trimesh.Scene of the boxes, the frusta and a floor, y-up; `context` boxes in faint grey."""
-    import trimesh
+    import trimesh  # deferred, trimesh: ~0.9 s to import
 
     scene = trimesh.Scene()
     context = context or []
@@ -119,7 +121,6 @@ def write_glb(path: Path, objects: list[dict[str, Any]], cameras: list[Camera],
     """Write the GLB; None when there is nothing to show (no objects and no cameras)."""
     if not objects and not cameras:
         return None
-    from spar_hf.atomic import atomic_write_bytes
 
     data = build_scene(objects, cameras, context).export(file_type="glb")
     atomic_write_bytes(path, data)

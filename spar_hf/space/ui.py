@@ -20,9 +20,10 @@ from typing import Any
 import numpy as np
 
 from spar_hf.errors import SparError
+from spar_hf.eval.reference import load_reference
 from spar_hf.space import evaluation, render, scene3d
-from spar_hf.space.review import Review, review
 from spar_hf.space.data import ALL, IMAGE_COLUMN, SpaceDataset
+from spar_hf.space.review import Review, review
 
 PROTOCOLS = ("lmms-eval", "vlmevalkit", "strict")
 DEFAULT_REFERENCES = ("GPT-4o", "Qwen2.5-VL-72B")
@@ -202,14 +203,12 @@ def _image_names(cells: list[dict[str, Any]]) -> list[str]:
 
 
 def reference_names(table: str) -> list[str]:
-    from spar_hf.eval.reference import load_reference
-
     return [row.name for row in load_reference(table)]
 
 
 def build_app(dataset: str, work_dir: str | Path | None = None):
     """The gr.Blocks app for `dataset` (local HF_DIR or hub id)."""
-    import gradio as gr
+    import gradio as gr  # deferred, the 'space' extra
     import pandas as pd
 
     app = SpaceApp(dataset, work_dir)
@@ -382,7 +381,7 @@ def build_app(dataset: str, work_dir: str | Path | None = None):
 
 def launch(dataset: str, host: str = "127.0.0.1", port: int | None = None, *, block: bool = True, quiet: bool = False):
     """Build and launch the app; allowed_paths stays empty (see the module docstring)."""
-    import gradio as gr
+    import gradio as gr  # deferred, the 'space' extra
 
     demo = build_app(dataset)
     demo.queue(default_concurrency_limit=2)

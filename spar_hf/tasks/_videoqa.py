@@ -2,7 +2,7 @@
 numeric options, object views. Kept apart from the single/multi-view helpers on purpose.
 
 Frames are named to the model 1-based ("Frame-1" is the clip's first image), matching the
-`Frame-i:` prefixes used when records are fed as video (formats.md).
+`Frame-i:` prefixes used when records are fed as video (docs/formats.md "Views: single, multi, video").
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any, Iterable
 import numpy as np
 
 from spar_hf.geometry import boxes_overlap_3d, normalize_xy
+from spar_hf.layout.paths import video_image
 from spar_hf.records import ImageRecord, QARecord, SceneRecords, VisibleObject
-from spar_hf.video import video_image_path
 
 LETTERS = "ABCD"
 FILL_NUMBER = "Ensure your answer contains only one number."
@@ -86,11 +86,7 @@ def scene_source(records: SceneRecords) -> str:
 
 def video_paths(records: SceneRecords) -> list[str]:
     sid = scene_id(records)
-    return [video_image_path(sid, i, rec.frame_index) for i, rec in enumerate(records.video)]
-
-
-def keyframe_path(scene: str, frame_index: int) -> str:
-    return f"{scene}/image_color/{frame_index}.jpg"
+    return [video_image(sid, i, rec.frame_index) for i, rec in enumerate(records.video)]
 
 
 def frame_name(position: int) -> str:

@@ -14,7 +14,11 @@ import math
 import numpy as np
 
 from spar_hf.geometry import camera_to_pixel, relative_pose, rotation_angle_deg, world_to_camera
-from spar_hf.tasks.common import Candidate, Cam, Facts, GenConfig, SceneIndex, TaskDef, fmt_int, fmt_m, make_specs, numeric_options, rand_index
+from spar_hf.tasks.generic import make_specs
+from spar_hf.tasks.primitives import rand_index
+from spar_hf.tasks.scene_index import SceneIndex
+from spar_hf.tasks.taskdef import Candidate, Cam, Facts, GenConfig, TaskDef
+from spar_hf.tasks.values import fmt_int, fmt_m, numeric_options
 
 
 def sample_pair(ix: SceneIndex, rng: np.random.Generator, cfg: GenConfig) -> Candidate | str:
@@ -133,9 +137,11 @@ def derive_change(meta: dict, cams: list[Cam], cfg: GenConfig) -> Facts:
 
 
 DEFS = [
-    TaskDef("camera_motion_infer", "multi", ("fill", "select", "sentence"), sample_projecting_pair, derive_motion, "cammotion", "cammotion",
-            fill="camera", center_note=False, bench=True, object_questions=False),
-    TaskDef("view_change_infer", "multi", ("fill", "sentence"), sample_pair, derive_change, "viewchange", "viewchange",
-            fill="viewchange", center_note=False, bench=True, object_questions=False),
+    TaskDef(name="camera_motion_infer", view="multi", formats=("fill", "select", "sentence"),
+            sample=sample_projecting_pair, derive=derive_motion, stems="cammotion", answers="cammotion", fill="camera",
+            center_note=False, bench=True, object_questions=False),
+    TaskDef(name="view_change_infer", view="multi", formats=("fill", "sentence"), sample=sample_pair,
+            derive=derive_change, stems="viewchange", answers="viewchange", fill="viewchange", center_note=False,
+            bench=True, object_questions=False),
 ]
 TASKS = make_specs(DEFS, "camera")

@@ -15,7 +15,11 @@ from functools import partial
 
 import numpy as np
 
-from spar_hf.tasks.common import Candidate, Cam, Facts, GenConfig, SceneIndex, TaskDef, fmt_m, make_specs, marker_depths, numeric_options, sample_objects
+from spar_hf.tasks.generic import make_specs
+from spar_hf.tasks.sampling import sample_objects
+from spar_hf.tasks.scene_index import SceneIndex
+from spar_hf.tasks.taskdef import Candidate, Cam, Facts, GenConfig, TaskDef
+from spar_hf.tasks.values import fmt_m, marker_depths, numeric_options
 
 
 def _sample(colours: list[str], view: str, ix: SceneIndex, rng: np.random.Generator, cfg: GenConfig) -> Candidate | str:
@@ -61,9 +65,15 @@ def derive_oo(meta: dict, cams: list[Cam], cfg: GenConfig) -> Facts:
 
 FS = ("fill", "select", "sentence")
 DEFS = [
-    TaskDef("depth_prediction_oc", "single", FS, partial(_sample, ["red", "blue"], "single"), derive_oc, "depth_oc", "depth_oc", unit_note=True, bench=True),
-    TaskDef("depth_prediction_oo", "single", FS, partial(_sample, ["red", "blue", "green"], "single"), derive_oo, "depth_oo", "depth_oo", bench=True),
-    TaskDef("depth_prediction_oc_mv", "multi", FS, partial(_sample, ["red", "blue"], "multi"), derive_oc, "depth_oc", "depth_oc", unit_note=True, mv_note="depth", bench=True),
-    TaskDef("depth_prediction_oo_mv", "multi", FS, partial(_sample, ["red", "blue", "green"], "multi"), derive_oo, "depth_oo", "depth_oo", mv_note="depth", bench=True),
+    TaskDef(name="depth_prediction_oc", view="single", formats=FS, sample=partial(_sample, ["red", "blue"], "single"),
+            derive=derive_oc, stems="depth_oc", answers="depth_oc", unit_note=True, bench=True),
+    TaskDef(name="depth_prediction_oo", view="single", formats=FS,
+            sample=partial(_sample, ["red", "blue", "green"], "single"), derive=derive_oo, stems="depth_oo",
+            answers="depth_oo", bench=True),
+    TaskDef(name="depth_prediction_oc_mv", view="multi", formats=FS, sample=partial(_sample, ["red", "blue"], "multi"),
+            derive=derive_oc, stems="depth_oc", answers="depth_oc", unit_note=True, mv_note="depth", bench=True),
+    TaskDef(name="depth_prediction_oo_mv", view="multi", formats=FS,
+            sample=partial(_sample, ["red", "blue", "green"], "multi"), derive=derive_oo, stems="depth_oo",
+            answers="depth_oo", mv_note="depth", bench=True),
 ]
 TASKS = make_specs(DEFS, "depth")

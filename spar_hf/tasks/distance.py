@@ -10,7 +10,12 @@ from functools import partial
 
 import numpy as np
 
-from spar_hf.tasks.common import Candidate, Cam, Facts, GenConfig, SceneIndex, TaskDef, centers, fmt_m, make_specs, norm3, numeric_options, sample_objects
+from spar_hf.tasks.generic import make_specs
+from spar_hf.tasks.primitives import norm3
+from spar_hf.tasks.sampling import sample_objects
+from spar_hf.tasks.scene_index import SceneIndex
+from spar_hf.tasks.taskdef import Candidate, Cam, Facts, GenConfig, TaskDef
+from spar_hf.tasks.values import centers, fmt_m, numeric_options
 
 
 def _sample(colours: list[str], view: str, ix: SceneIndex, rng: np.random.Generator, cfg: GenConfig) -> Candidate | str:
@@ -35,9 +40,15 @@ def derive_oo(meta: dict, cams: list[Cam], cfg: GenConfig) -> Facts:
 
 FS = ("fill", "select", "sentence")
 DEFS = [
-    TaskDef("distance_prediction_oc", "single", FS, partial(_sample, ["red"], "single"), derive_oc, "dist_oc", "dist_oc", bench=True),
-    TaskDef("distance_prediction_oo", "single", FS, partial(_sample, ["red", "blue"], "single"), derive_oo, "dist_oo", "dist_oo", bench=True),
-    TaskDef("distance_prediction_oc_mv", "multi", FS, partial(_sample, ["red"], "multi"), derive_oc, "dist_oc", "dist_oc", mv_note="view", bench=True),
-    TaskDef("distance_prediction_oo_mv", "multi", FS, partial(_sample, ["red", "blue"], "multi"), derive_oo, "dist_oo", "dist_oo", mv_note="view", bench=True),
+    TaskDef(name="distance_prediction_oc", view="single", formats=FS, sample=partial(_sample, ["red"], "single"),
+            derive=derive_oc, stems="dist_oc", answers="dist_oc", bench=True),
+    TaskDef(name="distance_prediction_oo", view="single", formats=FS,
+            sample=partial(_sample, ["red", "blue"], "single"), derive=derive_oo, stems="dist_oo", answers="dist_oo",
+            bench=True),
+    TaskDef(name="distance_prediction_oc_mv", view="multi", formats=FS, sample=partial(_sample, ["red"], "multi"),
+            derive=derive_oc, stems="dist_oc", answers="dist_oc", mv_note="view", bench=True),
+    TaskDef(name="distance_prediction_oo_mv", view="multi", formats=FS,
+            sample=partial(_sample, ["red", "blue"], "multi"), derive=derive_oo, stems="dist_oo", answers="dist_oo",
+            mv_note="view", bench=True),
 ]
 TASKS = make_specs(DEFS, "distance")

@@ -13,7 +13,12 @@ from functools import partial
 
 import numpy as np
 
-from spar_hf.tasks.common import Candidate, Cam, Facts, GenConfig, SceneIndex, TaskDef, centers, fixed_options, fmt_m, make_specs, pick_views, rand_index, rand_sample, sample_objects
+from spar_hf.tasks.generic import make_specs
+from spar_hf.tasks.primitives import rand_index, rand_sample
+from spar_hf.tasks.sampling import pick_views, sample_objects
+from spar_hf.tasks.scene_index import SceneIndex
+from spar_hf.tasks.taskdef import Candidate, Cam, Facts, GenConfig, TaskDef
+from spar_hf.tasks.values import centers, fixed_options, fmt_m
 
 REL = {"closer": "closer to", "farther": "farther from"}
 
@@ -92,9 +97,14 @@ def derive_oo(meta: dict, cams: list[Cam], cfg: GenConfig) -> Facts:
 
 FS = ("fill", "select", "sentence")
 DEFS = [
-    TaskDef("distance_infer_center_oc", "single", FS, partial(sample_oc, "single"), derive_oc, "distI_oc", "distI_oc", fill="name", n_options=2),
-    TaskDef("distance_infer_center_oo", "single", FS, partial(sample_oo, "single"), derive_oo, "distI_oo", "distI_oo", fill="name", n_options=2, bench=True),
-    TaskDef("distance_infer_center_oc_mv", "multi", FS, partial(sample_oc, "multi"), derive_oc, "distI_oc", "distI_oc", fill="name", n_options=2, mv_note="view"),
-    TaskDef("distance_infer_center_oo_mv", "multi", FS, partial(sample_oo, "multi"), derive_oo, "distI_oo", "distI_oo", fill="name", n_options=2, mv_note="view", bench=True),
+    TaskDef(name="distance_infer_center_oc", view="single", formats=FS, sample=partial(sample_oc, "single"),
+            derive=derive_oc, stems="distI_oc", answers="distI_oc", fill="name", n_options=2),
+    TaskDef(name="distance_infer_center_oo", view="single", formats=FS, sample=partial(sample_oo, "single"),
+            derive=derive_oo, stems="distI_oo", answers="distI_oo", fill="name", n_options=2, bench=True),
+    TaskDef(name="distance_infer_center_oc_mv", view="multi", formats=FS, sample=partial(sample_oc, "multi"),
+            derive=derive_oc, stems="distI_oc", answers="distI_oc", fill="name", n_options=2, mv_note="view"),
+    TaskDef(name="distance_infer_center_oo_mv", view="multi", formats=FS, sample=partial(sample_oo, "multi"),
+            derive=derive_oo, stems="distI_oo", answers="distI_oo", fill="name", n_options=2, mv_note="view",
+            bench=True),
 ]
 TASKS = make_specs(DEFS, "distance_infer")

@@ -16,10 +16,11 @@ from typing import Any
 import numpy as np
 
 from spar_hf.geometry import project
+from spar_hf.layout.paths import keyframe_image
 from spar_hf.probes.grounding import GroundingAnswer, answer_for, format_answer, parse_answer, world_aabb_extents
 from spar_hf.records import QARecord, SceneRecords
 from spar_hf.tasks._videoqa import (
-    RecordMaker, keyframe_path, object_info, per_task_limit, pick, scene_id, scene_objects, unique_labels,
+    RecordMaker, object_info, per_task_limit, pick, scene_id, scene_objects, unique_labels,
 )
 from spar_hf.tasks.registry import TaskSpec
 
@@ -72,7 +73,7 @@ def generate(records: SceneRecords, rng: np.random.Generator, config: Any = None
             "value": {"image": k, "u": exact.u, "v": exact.v, "depth": exact.depth, "size": list(exact.size)},
         }
         question = f"{pick(rng, QUESTIONS).format(label=info.label)} {RULES}"
-        paths = [keyframe_path(sid, rec.frame_index) for rec in chosen]
+        paths = [keyframe_image(sid, rec.frame_index) for rec in chosen]
         out.append(maker.make("sentence", question, format_answer(exact), paths, meta))
     return out
 

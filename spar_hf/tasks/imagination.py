@@ -15,8 +15,12 @@ from functools import partial
 import numpy as np
 
 from spar_hf.geometry import look_at, world_to_camera
-from spar_hf.tasks.common import (AXES_OC, AXES_OO, Candidate, Cam, Facts, GenConfig, SceneIndex, TaskDef, centers, describe,
-                                  cross3, make_specs, margin_findings, norm3, relation_oc, relation_oo, relation_options, sample_objects, triple_text)
+from spar_hf.tasks.generic import make_specs
+from spar_hf.tasks.primitives import cross3, norm3
+from spar_hf.tasks.sampling import sample_objects
+from spar_hf.tasks.scene_index import SceneIndex
+from spar_hf.tasks.taskdef import Candidate, Cam, Facts, GenConfig, TaskDef
+from spar_hf.tasks.values import AXES_OC, AXES_OO, centers, describe, margin_findings, relation_oc, relation_oo, relation_options, triple_text
 
 
 def _sample(colours: list[str], view: str, ix: SceneIndex, rng: np.random.Generator, cfg: GenConfig) -> Candidate | str:
@@ -62,13 +66,17 @@ def _derive(oo: bool, meta: dict, cams: list[Cam], cfg: GenConfig) -> Facts:
 
 FS = ("select", "sentence")
 DEFS = [
-    TaskDef("spatial_imagination_oc", "single", FS, partial(_sample, ["red", "green", "blue"], "single"), partial(_derive, False),
-            "imag_oc", "imag_oc", select_note="imag_oc", bench=True),
-    TaskDef("spatial_imagination_oo", "single", FS, partial(_sample, ["red", "green", "blue", "yellow"], "single"), partial(_derive, True),
-            "imag_oo", "imag_oo", select_note="imag_oo", bench=True),
-    TaskDef("spatial_imagination_oc_mv", "multi", FS, partial(_sample, ["red", "green", "blue"], "multi"), partial(_derive, False),
-            "imag_oc", "imag_oc", select_note="imag_oc", mv_note="imag", bench=True),
-    TaskDef("spatial_imagination_oo_mv", "multi", FS, partial(_sample, ["red", "green", "blue", "yellow"], "multi"), partial(_derive, True),
-            "imag_oo", "imag_oo", select_note="imag_oo", mv_note="imag", bench=True),
+    TaskDef(name="spatial_imagination_oc", view="single", formats=FS,
+            sample=partial(_sample, ["red", "green", "blue"], "single"), derive=partial(_derive, False),
+            stems="imag_oc", answers="imag_oc", select_note="imag_oc", bench=True),
+    TaskDef(name="spatial_imagination_oo", view="single", formats=FS,
+            sample=partial(_sample, ["red", "green", "blue", "yellow"], "single"), derive=partial(_derive, True),
+            stems="imag_oo", answers="imag_oo", select_note="imag_oo", bench=True),
+    TaskDef(name="spatial_imagination_oc_mv", view="multi", formats=FS,
+            sample=partial(_sample, ["red", "green", "blue"], "multi"), derive=partial(_derive, False), stems="imag_oc",
+            answers="imag_oc", select_note="imag_oc", mv_note="imag", bench=True),
+    TaskDef(name="spatial_imagination_oo_mv", view="multi", formats=FS,
+            sample=partial(_sample, ["red", "green", "blue", "yellow"], "multi"), derive=partial(_derive, True),
+            stems="imag_oo", answers="imag_oo", select_note="imag_oo", mv_note="imag", bench=True),
 ]
 TASKS = make_specs(DEFS, "imagination")

@@ -17,10 +17,18 @@ from typing import Any
 
 import numpy as np
 
+from spar_hf.layout.paths import keyframe_image
 from spar_hf.markers import object_name
+from spar_hf.probes.bev import parse_coordinates
 from spar_hf.records import ImageRecord, QARecord, SceneRecords
 from spar_hf.tasks._videoqa import (
-    RecordMaker, best_view, keyframe_path, norm_box, object_info, per_task_limit, pick, scene_id,
+    RecordMaker,
+    best_view,
+    norm_box,
+    object_info,
+    per_task_limit,
+    pick,
+    scene_id,
 )
 from spar_hf.tasks.registry import TaskSpec
 
@@ -112,15 +120,13 @@ def generate(records: SceneRecords, rng: np.random.Generator, config: Any = None
             "up": [float(v) for v in up],
             "value": [[round(float(x), 4), round(float(y), 4)] for x, y in coords],
         }
-        paths = [keyframe_path(sid, rec.frame_index) for rec in chosen_imgs]
+        paths = [keyframe_image(sid, rec.frame_index) for rec in chosen_imgs]
         markers = {"bbox_list": [boxes], "bbox_img_idx": [idx]}
         out.append(maker.make("sentence", question, format_answer([o.label for o in infos], coords), paths, meta, markers))
     return out
 
 
 def verify(record: QARecord, lookup: Any = None) -> list[str]:
-    from spar_hf.probes.bev import parse_coordinates
-
     meta = record.meta
     centers = np.array([o["center"] for o in meta["objects"]], float)
     if lookup is not None:

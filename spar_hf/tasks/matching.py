@@ -11,7 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from spar_hf.geometry import world_to_camera
-from spar_hf.tasks.common import Candidate, Cam, Facts, GenConfig, SceneIndex, TaskDef, make_specs, rand_index, rand_sample
+from spar_hf.tasks.generic import make_specs
+from spar_hf.tasks.primitives import rand_index, rand_sample
+from spar_hf.tasks.scene_index import SceneIndex
+from spar_hf.tasks.taskdef import Candidate, Cam, Facts, GenConfig, TaskDef
 
 MAX_OTHER_BOXES = 8
 BOX_TOLERANCE = 3  # 0..1000 units allowed outside the projected 3D box (rounding)
@@ -103,6 +106,6 @@ def derive(meta: dict, cams: list[Cam], cfg: GenConfig) -> Facts:
     return facts
 
 
-DEFS = [TaskDef("position_matching", "multi", ("fill", "select", "sentence"), sample, derive, "posmatch", "posmatch",
-                fill="box", center_note=False, bench=True)]
+DEFS = [TaskDef(name="position_matching", view="multi", formats=("fill", "select", "sentence"), sample=sample,
+                derive=derive, stems="posmatch", answers="posmatch", fill="box", center_note=False, bench=True)]
 TASKS = make_specs(DEFS, "matching")

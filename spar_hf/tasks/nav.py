@@ -18,7 +18,7 @@ import numpy as np
 from spar_hf.records import QARecord, SceneRecords
 from spar_hf.tasks._videoqa import RecordMaker, pick, skip, video_paths
 from spar_hf.tasks.registry import TaskSpec
-from spar_hf.video import video_image_path
+from spar_hf.layout.paths import video_image
 
 TASK = "nav_video"
 ACTION_PHRASES = (
@@ -70,7 +70,7 @@ def generate(records: SceneRecords, rng: np.random.Generator, config: Any = None
         frames = [rec.frame_index for rec in records.video]
     else:
         frames = list(scene.clip)
-        images = [video_image_path(scene.id, i, idx) for i, idx in enumerate(frames)]
+        images = [video_image(scene.id, i, idx) for i, idx in enumerate(frames)]
     meta = {"frames": frames, "objects": [], "instruction_id": scene.instruction_id, "path_id": scene.path_id,
             "language": scene.language, "viewpoints": list(scene.path), "instruction": instruction, "value": phrases}
     question = pick(rng, QUESTIONS).format(masked=masked)

@@ -14,6 +14,7 @@ from typing import Any, Callable, Protocol
 
 import numpy as np
 
+import spar_hf.tasks as pkg
 from spar_hf.errors import SparError
 
 
@@ -55,8 +56,6 @@ def release_tasks() -> dict[str, TaskSpec]:
 
 @lru_cache(maxsize=1)
 def all_tasks() -> dict[str, TaskSpec]:
-    import spar_hf.tasks as pkg
-
     table: dict[str, TaskSpec] = {}
     for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
         if info.name.startswith("_") or info.name == "registry":

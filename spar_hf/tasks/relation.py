@@ -14,8 +14,11 @@ from functools import partial
 import numpy as np
 
 from spar_hf.geometry import world_to_camera
-from spar_hf.tasks.common import (AXES_OC, AXES_OO, Candidate, Cam, Facts, GenConfig, SceneIndex, TaskDef, centers, describe,
-                                  make_specs, margin_findings, relation_oc, relation_oo, relation_options, sample_objects, triple_text)
+from spar_hf.tasks.generic import make_specs
+from spar_hf.tasks.sampling import sample_objects
+from spar_hf.tasks.scene_index import SceneIndex
+from spar_hf.tasks.taskdef import Candidate, Cam, Facts, GenConfig, TaskDef
+from spar_hf.tasks.values import AXES_OC, AXES_OO, centers, describe, margin_findings, relation_oc, relation_oo, relation_options, triple_text
 
 
 def _sample(colours: list[str], view: str, ix: SceneIndex, rng: np.random.Generator, cfg: GenConfig) -> Candidate | str:
@@ -45,11 +48,14 @@ def derive_oc(meta: dict, cams: list[Cam], cfg: GenConfig) -> Facts:
 
 
 DEFS = [
-    TaskDef("obj_spatial_relation_oo", "single", ("judge", "select", "sentence"), partial(_sample, ["red", "blue"], "single"),
-            derive_oo, "rel_oo", "rel_oo", select_note="rel_oo", bench=True),
-    TaskDef("obj_spatial_relation_oo_mv", "multi", ("judge", "select", "sentence"), partial(_sample, ["red", "blue"], "multi"),
-            derive_oo, "rel_oo", "rel_oo", select_note="rel_oo", mv_note="view", bench=True),
-    TaskDef("obj_spatial_relation_oc_mv", "multi", ("select", "sentence"), partial(_sample, ["red"], "multi"),
-            derive_oc, "rel_oc", "rel_oc", select_note="rel_oc", mv_note="view", bench=True),
+    TaskDef(name="obj_spatial_relation_oo", view="single", formats=("judge", "select", "sentence"),
+            sample=partial(_sample, ["red", "blue"], "single"), derive=derive_oo, stems="rel_oo", answers="rel_oo",
+            select_note="rel_oo", bench=True),
+    TaskDef(name="obj_spatial_relation_oo_mv", view="multi", formats=("judge", "select", "sentence"),
+            sample=partial(_sample, ["red", "blue"], "multi"), derive=derive_oo, stems="rel_oo", answers="rel_oo",
+            select_note="rel_oo", mv_note="view", bench=True),
+    TaskDef(name="obj_spatial_relation_oc_mv", view="multi", formats=("select", "sentence"),
+            sample=partial(_sample, ["red"], "multi"), derive=derive_oc, stems="rel_oc", answers="rel_oc",
+            select_note="rel_oc", mv_note="view", bench=True),
 ]
 TASKS = make_specs(DEFS, "relation")

@@ -88,7 +88,7 @@ _CACHE_SIZE = 256
 
 
 def _room_area(vertices: np.ndarray, up: np.ndarray, voxel: float, alpha_radius: float, floor_only: bool) -> RoomArea:
-    import alphashape
+    import alphashape  # deferred, only for room outlines
     from shapely.geometry import MultiPoint
 
     vertices = np.asarray(vertices, float)

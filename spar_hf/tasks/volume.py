@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from spar_hf.tasks.common import Candidate, Cam, Facts, GenConfig, SceneIndex, TaskDef, fmt_int, make_specs, rand_index, sample_objects
+from spar_hf.tasks.generic import make_specs
+from spar_hf.tasks.primitives import rand_index
+from spar_hf.tasks.sampling import sample_objects
+from spar_hf.tasks.scene_index import SceneIndex
+from spar_hf.tasks.taskdef import Candidate, Cam, Facts, GenConfig, TaskDef
+from spar_hf.tasks.values import fmt_int
 
 QUANTITIES = ("length", "width", "height", "volume")
 
@@ -44,5 +49,6 @@ def derive(meta: dict, cams: list[Cam], cfg: GenConfig) -> Facts:
     return facts
 
 
-DEFS = [TaskDef("spatial_volume_infer", "single", ("fill", "sentence"), sample, derive, "volume", "volume", center_note=False)]
+DEFS = [TaskDef(name="spatial_volume_infer", view="single", formats=("fill", "sentence"), sample=sample, derive=derive,
+                stems="volume", answers="volume", center_note=False)]
 TASKS = make_specs(DEFS, "volume")

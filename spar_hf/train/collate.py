@@ -65,7 +65,7 @@ def _zeros(shape: tuple[int, ...], dtype: type, ring: WorkerBuffers | None, slot
     `ring` (SparLoader's workers) a buffer the main process has let go is written again; the slot
     used goes into `slots[field]`. In the main process the memory comes from the buffer pool.
     """
-    import torch.utils.data
+    import torch.utils.data  # deferred, the 'train' extra
 
     if torch.utils.data.get_worker_info() is not None:
         if ring is not None:
@@ -109,7 +109,7 @@ def _fill(i: int, sample: dict[str, Any], j: int, slot: np.ndarray, source: Any)
 
 
 def _collate_packed(samples: Sequence[dict[str, Any]], ring: WorkerBuffers | None, slots: dict[str, int]) -> dict[str, Any]:
-    import torch
+    import torch  # deferred, the 'train' extra
 
     views = [[_guarded(i, s, f"view {j}", lambda view=view: _view(view)) for j, view in enumerate(s["images"])]
              for i, s in enumerate(samples)]
@@ -159,7 +159,7 @@ def views_of(batch: dict[str, Any], i: int, field: str = "images") -> list[Any]:
 
 
 def _collate_padded(samples: Sequence[dict[str, Any]], ring: WorkerBuffers | None, slots: dict[str, int]) -> dict[str, Any]:
-    import torch
+    import torch  # deferred, the 'train' extra
 
     b = len(samples)
     views = [[_guarded(i, s, f"view {j}", lambda view=view: _view(view)) for j, view in enumerate(s["images"])]

@@ -1,6 +1,6 @@
 """Decoders for the members of a shard sample: JSON, RGB views, uint16 depth, `.npy` matrices; marker drawing.
 
-Depth keeps uint16 (webdataset's image decoders would clip it to 8 bits; formats.md section 5);
+Depth keeps uint16 (webdataset's image decoders would clip it to 8 bits; docs/formats.md "Shard sample");
 `.npy` is read without pickles (a shard is data). RGB views become arrays through libjpeg-turbo
 (`decode_rgb_array`, `decode_rgb_into`: simplejpeg with Pillow's decoder settings, so Pillow's
 pixels) because turning a decoded PIL image into an array costs more than decoding it (Pillow's
@@ -15,7 +15,9 @@ import logging
 from typing import Any, Callable
 
 import numpy as np
+import numpy.lib.format
 import orjson
+from PIL import Image
 
 try:
     import simplejpeg
@@ -40,7 +42,6 @@ def decode_json(data: bytes) -> Any:
 
 def decode_depth(key: str, data: bytes) -> np.ndarray:
     """`<i>.depth.png` -> HxW uint16 array, values exactly as stored (millimetres in SPAR builds)."""
-    from PIL import Image
 
     with Image.open(io.BytesIO(data)) as img:
         array = np.array(img)
@@ -55,7 +56,6 @@ def decode_depth(key: str, data: bytes) -> np.ndarray:
 
 def decode_rgb(data: bytes) -> Any:
     """An image -> RGB PIL image, decoded once (webdataset's "pil" handler copies it twice more)."""
-    from PIL import Image
 
     img = Image.open(io.BytesIO(data))
     img.load()
@@ -123,7 +123,6 @@ def _warn_no_simplejpeg() -> None:
 
 def decode_npy(data: bytes) -> np.ndarray:
     """`.npy` without pickles: a shard is data, and loading it must never run code from it."""
-    import numpy.lib.format
 
     return numpy.lib.format.read_array(io.BytesIO(data), allow_pickle=False)
 
@@ -134,7 +133,7 @@ def draw_sample_markers(sample: dict[str, Any]) -> dict[str, Any]:
     meta = sample["json"]
     markers = meta.get("markers")
     if markers and not meta.get("markers_baked"):
-        from spar_hf.markers import draw_markers
+        from spar_hf.markers import draw_markers  # deferred, only when markers are asked for
 
         sample["images"] = draw_markers(sample["images"], markers, str(meta.get("task", "")))
     return sample

@@ -20,6 +20,8 @@ import random
 import zlib
 from typing import Any, Callable, Iterator, Sequence
 
+from PIL import Image
+
 from spar_hf.errors import SparError
 from spar_hf.shards.index import read_index, shard_id, shard_urls
 from spar_hf.train.buffers import WorkerBuffers
@@ -49,7 +51,6 @@ def keep_pil_blocks(n: int) -> None:
     memory from the OS and pay its page faults; reuse narrows the gap to a tight decode loop.
     Only ever raises the setting.
     """
-    from PIL import Image
 
     if Image.core.get_blocks_max() < n:
         Image.core.set_blocks_max(n)
@@ -76,7 +77,7 @@ def resolve_source(source: str | Sequence[str], allow_pipe: bool = False) -> tup
     """Shard URLs and per-shard QA row counts: from an index JSON (`*.index.json`, path or URL), or from a
     brace pattern / list of shard locations (counts unknown). An index may name only local paths and
     http(s) URLs unless allow_pipe (`shards.index.check_location`)."""
-    from webdataset.shardlists import expand_urls
+    from webdataset.shardlists import expand_urls  # deferred, webdataset: ~1.8 s to import
 
     if isinstance(source, str) and source.endswith(".json"):
         index = read_index(source)
@@ -133,7 +134,7 @@ class SparShards(IterableDataset):
         return urls
 
     def pipeline(self):
-        import webdataset as wds
+        import webdataset as wds  # deferred, webdataset: ~1.8 s to import
         from webdataset.utils import pytorch_worker_info
 
         rank, _world, worker, num_workers = pytorch_worker_info()
@@ -190,7 +191,7 @@ class SparLoader:
         return self.dataset.skipped.count
 
     def __iter__(self) -> Iterator[Any]:
-        from torch.utils.data import DataLoader
+        from torch.utils.data import DataLoader  # deferred, the 'train' extra
 
         self.dataset.set_epoch(self.epoch)
         self.dataset.resume = self.tracker.state.copy()
