@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections import Counter
 from dataclasses import dataclass, field
@@ -33,7 +34,19 @@ class Summary:
         return " ".join(parts)
 
 
-_REJECT_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)  # = json.dumps(..., ensure_ascii=False, default=str), built once
+_REJECT_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str, allow_nan=False)  # built once
+
+
+def _finite(value: Any) -> Any:
+    """`value` with every non-finite float written as its name ("NaN", "Infinity", "-Infinity"): a rejected
+    record often holds exactly the NaN it was rejected for, and a bare NaN is not JSON other readers accept."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 class RejectLog:
@@ -61,7 +74,11 @@ class RejectLog:
         row: dict[str, Any] = {"file": file, "line": line, "reason": reason}
         if record is not None:
             row["record"] = record
-        self._handle.write(_REJECT_ENCODER.encode(row) + "\n")
+        try:
+            text = _REJECT_ENCODER.encode(row)
+        except ValueError:  # a non-finite float somewhere in the record
+            text = _REJECT_ENCODER.encode(_finite(row))
+        self._handle.write(text + "\n")
         self.count += 1
         if self.summary is not None:
             self.summary.n_rejected += 1

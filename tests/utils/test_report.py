@@ -75,6 +75,27 @@ def test_values_json_cannot_hold_are_written_as_text(tmp_path):
                             "record": {"path": str(Path("scenes") / "a.jpg"), "size": 3}}]
 
 
+def _strict(text: str):
+    """json.loads that refuses NaN / Infinity, as JSON readers outside Python do."""
+    def refuse(name):
+        raise ValueError(f"not JSON: {name}")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_non_finite_numbers_in_a_rejected_record_are_written_by_name(tmp_path):
+    path = tmp_path / "rejects.jsonl"
+    with RejectLog(path) as log:
+        log.add("bbox_not_finite: box 0", file="a.jsonl", line=3,
+                record={"bbox": [float("nan"), 1.5, float("inf"), -float("inf")], "nested": {"x": (float("nan"),)}})
+        log.add("bad_value: count", file="a.jsonl", line=4, record={"count": 2.5})
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert [_strict(line) for line in lines] == [
+        {"file": "a.jsonl", "line": 3, "reason": "bbox_not_finite: box 0",
+         "record": {"bbox": ["NaN", 1.5, "Infinity", "-Infinity"], "nested": {"x": ["NaN"]}}},
+        {"file": "a.jsonl", "line": 4, "reason": "bad_value: count", "record": {"count": 2.5}},
+    ]
+
+
 def test_rejects_feed_the_summary_by_reason_prefix(tmp_path):
     summary = Summary("ingest demo", n_in=7, n_out=3)
     summary.extra["images"] = "linked 2"
