@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from spar_hf.builders.spar import (CONFIGS, RGBD, member_name, qa_row, rgbd_columns, rgbd_values, spatialforge_row,
                                    stored_features)
@@ -68,30 +68,28 @@ class FrameFiles:
 
     def colour(self, source: str, image: str) -> Path | None:
         """The image's file, None when it is not on disk; SparError for a path leaving images/."""
-        key = (source, image)
-        if key not in self._colour:
+        return self._once(self._colour, (source, image), self._find_colour)
+
+    def rgbd(self, source: str, image: str) -> tuple[str, Path, Any, Any]:
+        """(depth member name, depth file, pose, intrinsics) of an image; SparError with the first problem."""
+        return self._once(self._rgbd, (source, image), self._read_rgbd)
+
+    @staticmethod
+    def _once(cache: dict, key: tuple[str, str], look: Callable[[str, str], Any]) -> Any:
+        """`look(*key)`, computed once per key; a SparError is remembered and raised again each time."""
+        if key not in cache:
             try:
-                path = self.layout.image_file(source, image)
-                self._colour[key] = path if path.is_file() else None
+                cache[key] = look(*key)
             except SparError as exc:
-                self._colour[key] = exc
-        found = self._colour[key]
+                cache[key] = exc
+        found = cache[key]
         if isinstance(found, SparError):
             raise found
         return found
 
-    def rgbd(self, source: str, image: str) -> tuple[str, Path, Any, Any]:
-        """(depth member name, depth file, pose, intrinsics) of an image; SparError with the first problem."""
-        key = (source, image)
-        if key not in self._rgbd:
-            try:
-                self._rgbd[key] = self._read_rgbd(source, image)
-            except SparError as exc:
-                self._rgbd[key] = exc
-        found = self._rgbd[key]
-        if isinstance(found, SparError):
-            raise found
-        return found
+    def _find_colour(self, source: str, image: str) -> Path | None:
+        path = self.layout.image_file(source, image)
+        return path if path.is_file() else None
 
     def _read_rgbd(self, source: str, image: str) -> tuple[str, Path, Any, Any]:
         frames = self.layout.frames(source)
