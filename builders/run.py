@@ -47,7 +47,7 @@ from spar_hf.engines.units import run_units
 from spar_hf.errors import SparError
 from spar_hf.layout.reader import Entry, Problem, SparLayout
 from spar_hf.utils.atomic import TMP_PREFIX, atomic_write_text, sweep_temp_files
-from spar_hf.utils.outputs import intact, read_state
+from spar_hf.utils.outputs import intact, read_state, write_state
 from spar_hf.utils.report import RejectLog
 from spar_hf.utils.sizes import parse_size
 
@@ -155,7 +155,7 @@ def _load_state(out_dir: Path, name: str, fingerprint: str) -> ConfigResult | No
 
 def _save_state(out_dir: Path, result: ConfigResult, fingerprint: str) -> None:
     payload = {"fingerprint": fingerprint, "result": {k: v for k, v in asdict(result).items() if k != "resumed"}}
-    atomic_write_text(out_dir / STATE_DIR / f"{result.name}.json", json.dumps(payload, indent=1, sort_keys=True) + "\n")
+    write_state(out_dir / STATE_DIR / f"{result.name}.json", payload)
 
 
 # --- results ---------------------------------------------------------------------------------------

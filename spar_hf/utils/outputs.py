@@ -36,14 +36,15 @@ def file_sha256(path: str | os.PathLike) -> str:
     return file_record(path)["sha256"]
 
 
-def intact(path: str | os.PathLike, size: int, sha256: str) -> bool:
-    """The file is there with the size and sha256 recorded for it (a truncated or zero-filled copy is not)."""
+def intact(path: str | os.PathLike, size: int, sha256: str, checksums: bool = True) -> bool:
+    """The file is there with the size (and, with checksums, the sha256) recorded for it: a truncated copy
+    fails the size, a zero-filled one the checksum."""
     try:
         if os.stat(path).st_size != size:
             return False
     except OSError:
         return False
-    return file_sha256(path) == sha256
+    return not checksums or file_sha256(path) == sha256
 
 
 def record_outputs(root: str | os.PathLike, names: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -63,13 +64,7 @@ def changed_outputs(root: str | os.PathLike, recorded: Mapping[str, Any], checks
         if not (isinstance(entry, Mapping) and isinstance(entry.get("bytes"), int)
                 and isinstance(entry.get("sha256"), str)):
             raise SparError(f"{where}: output {name!r} has no bytes/sha256 record ({entry!r})")
-        path = root / name
-        try:
-            size = path.stat().st_size
-        except (FileNotFoundError, NotADirectoryError):
-            changed.append(name)
-            continue
-        if size != entry["bytes"] or (checksums and file_record(path)["sha256"] != entry["sha256"]):
+        if not intact(root / name, entry["bytes"], entry["sha256"], checksums):
             changed.append(name)
     return changed
 
