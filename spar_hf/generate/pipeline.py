@@ -16,11 +16,8 @@ scene manifest (images and parts already written, a half-written temp manifest l
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
 import os
-import traceback
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -30,6 +27,7 @@ from tqdm import tqdm
 import spar_hf.layout.writer as layout_writer
 from spar_hf import __version__
 from spar_hf.engines.ray_engine import run_tasks
+from spar_hf.engines.units import run_units
 from spar_hf.errors import SparError
 from spar_hf.generate.keyframes import keyframes_for
 from spar_hf.generate.video import sample_clip
@@ -143,24 +141,10 @@ def process_scene(job: SceneJob) -> dict[str, Any]:
 
 
 def run_local(jobs: Sequence[SceneJob], workers: int = 1) -> Iterator[tuple[SceneJob, Any]]:
-    """Run scenes in this process (workers <= 1) or a spawn-safe process pool; yields (job, result|exception)."""
-    if workers <= 1 or len(jobs) <= 1:
-        for job in jobs:
-            try:
-                yield job, process_scene(job)
-            except Exception as exc:  # noqa: BLE001 - one scene's crash must not lose the others
-                exc.traceback_text = traceback.format_exc()
-                yield job, exc
-        return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(process_scene, job): job for job in jobs}
-        for future in as_completed(futures):
-            job = futures[future]
-            try:
-                yield job, future.result()
-            except Exception as exc:  # noqa: BLE001
-                exc.traceback_text = "".join(traceback.format_exception(exc))
-                yield job, exc
+    """Run scenes in this process (workers <= 1) or a spawn process pool; yields (job, result|exception):
+    one scene's crash must not lose the others."""
+    for i, result in run_units(process_scene, jobs, workers=workers, keep_going=True):
+        yield jobs[i], result
 
 
 def _scene_task(job: SceneJob, fault_marker: str | None) -> dict[str, Any]:
