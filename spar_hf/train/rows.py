@@ -65,7 +65,7 @@ class Chunk:
         fields.update(n_views=len(views), has_depth=self.has_depth, markers_baked=self.baked)
         images = [self.images[i] for i in views]
         if self.frames_as == "pil":
-            from PIL import Image  # deferred, Pillow: only on this path
+            from PIL import Image  # deferred, Pillow: only for frames_as="pil"
 
             images = [Image.fromarray(image) for image in images]
         out = {"__key__": self.row_key(j), "__url__": self.url, "json": fields, "images": images}

@@ -39,7 +39,7 @@ _NUM_TASKS = "_ZN5arrow8internal10ThreadPool11GetNumTasksEv"  # ThreadPool::GetN
 def _task_counter() -> Callable[[], int] | None:
     """A function returning the tasks queued or running in Arrow's IO and CPU pools, or None if unreadable."""
     try:
-        import pyarrow.lib  # deferred, pyarrow: only for Parquet
+        import pyarrow.lib  # deferred: only a process that already loaded pyarrow gets here
 
         lib = ctypes.CDLL(pyarrow.lib.__file__)  # its symbols resolve through the libarrow it links
         cpu_pool, io_pool, num_tasks = (getattr(lib, name) for name in (_CPU_POOL, _IO_POOL, _NUM_TASKS))
